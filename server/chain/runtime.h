@@ -1,0 +1,23 @@
+// What the server offers plugins for work outside the query path: timers, background jobs and the
+// reload signal. Implemented over libuv in server/uv/ so plugins never include <uv.h>.
+// Every method is called, and every callback runs, on the main loop thread (done-callbacks of
+// Background included); only the `work` function of Background runs on a pool thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+namespace petdns::chain {
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // Calls fn every interval on the main loop until shutdown.
+  virtual void Every(std::chrono::milliseconds interval, std::function<void()> fn) = 0;
+  // Runs work on a pool thread, then done on the main loop. Heavy parsing goes here.
+  virtual void Background(std::function<void()> work, std::function<void()> done) = 0;
+  // Calls fn on the main loop when the process gets SIGHUP.
+  virtual void OnReloadSignal(std::function<void()> fn) = 0;
+};
+
+}  // namespace petdns::chain

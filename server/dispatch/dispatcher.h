@@ -1,0 +1,58 @@
+// Turns a packet into a reply for one listen address: validates the request (FORMERR, NOTIMP,
+// REFUSED, BADVERS, or silence for unreadable headers), picks the server block with the longest
+// zone that contains the query name (none → REFUSED), and runs that block's chain.
+// One Dispatcher per worker loop; HandlePacket runs on that loop and does not allocate.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "server/chain/chain.h"
+#include "server/chain/query.h"
+#include "server/listener/packet_handler.h"
+#include "server/wire/request.h"
+
+namespace petdns::dispatch {
+
+// Counters kept per dispatcher (one worker: no atomics needed).
+struct DispatchStats {
+  uint64_t queries = 0;
+  uint64_t dropped = 0;
+  uint64_t formerr = 0;
+  uint64_t notimp = 0;
+  uint64_t refused = 0;
+  uint64_t badvers = 0;
+};
+
+class Dispatcher final : public listener::PacketHandler {
+ public:
+  // `chains` are the blocks listening on this address; they must outlive the dispatcher.
+  Dispatcher(const std::vector<chain::Chain*>& chains, uint16_t max_udp_payload);
+
+  void HandlePacket(std::span<const uint8_t> packet, const listener::ClientInfo& client,
+                    listener::ResponseSink& sink) noexcept override;
+
+  const DispatchStats& stats() const noexcept { return stats_; }
+
+ private:
+  struct Route {
+    chain::Chain* chain;
+    std::string_view zone;  // view into the chain's zone list
+  };
+  // The block for `qname` (lower-cased wire) by longest zone match, or nullptr.
+  const Route* Match(std::string_view qname) const noexcept;
+  void ReplyError(std::span<const uint8_t> packet, const listener::ClientInfo& client,
+                  listener::ResponseSink& sink, wire::Rcode rcode) noexcept;
+
+  std::unordered_map<std::string_view, Route> routes_;
+  uint16_t max_udp_payload_;
+  wire::Request request_;
+  std::unique_ptr<chain::QueryScratch> scratch_;
+  DispatchStats stats_;
+};
+
+}  // namespace petdns::dispatch

@@ -1,0 +1,38 @@
+// The boundary between the network front ends (UDP/TCP listeners) and DNS processing.
+// A listener calls PacketHandler::HandlePacket on its worker loop for every datagram or TCP frame;
+// the handler writes zero or more whole DNS messages back through the ResponseSink before returning.
+// No libuv types appear here, so DNS code never includes <uv.h>.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <span>
+
+namespace petdns::listener {
+
+enum class Transport : uint8_t { kUdp, kTcp };
+
+// Who sent a packet and how. Valid only during HandlePacket.
+struct ClientInfo {
+  const sockaddr* address = nullptr;  // sockaddr_in or sockaddr_in6
+  Transport transport = Transport::kUdp;
+};
+
+// Where responses go. UDP: one datagram to the client. TCP: one length-prefixed frame on the
+// connection (AXFR sends several). Send copies or sends the bytes before it returns.
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  virtual void Send(std::span<const uint8_t> message) noexcept = 0;
+};
+
+class PacketHandler {
+ public:
+  virtual ~PacketHandler() = default;
+  // Called on the listener's loop thread. Never throws; malformed input gets FORMERR or no reply.
+  virtual void HandlePacket(std::span<const uint8_t> packet, const ClientInfo& client,
+                            ResponseSink& sink) noexcept = 0;
+};
+
+}  // namespace petdns::listener

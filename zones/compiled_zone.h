@@ -1,0 +1,77 @@
+// An immutable, query-ready zone: every owner name (and every empty non-terminal between the apex
+// and an owner) is a Node holding its RRsets, indexed by lower-cased wire name. Built once by
+// ZoneBuilder off the query path, then shared read-only by every worker through shared_ptr, so
+// lookups need no lock. Safe to read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "server/common/error.h"
+#include "server/wire/dns.h"
+#include "zones/rrset.h"
+
+namespace petdns::zones {
+
+struct Node {
+  static constexpr uint32_t kNoParent = UINT32_MAX;
+
+  std::string name;            // lower-cased wire name, absolute
+  std::vector<RRset> rrsets;   // sorted by type
+  uint32_t parent = kNoParent;  // index of the parent node; the apex has none
+  bool is_delegation = false;   // NS here, below the apex: a zone cut
+  bool below_delegation = false;  // some strict ancestor is a zone cut: data here is glue or occluded
+  bool has_wildcard_child = false;  // "*.<name>" exists
+
+  const RRset* Find(wire::RrType type) const noexcept;
+};
+
+class CompiledZone {
+ public:
+  std::string_view origin() const noexcept { return nodes_[0].name; }
+  const Node& apex() const noexcept { return nodes_[0]; }
+  const RRset& soa() const noexcept { return *soa_; }
+  uint32_t serial() const noexcept;
+  // TTL for negative answers (RFC 2308 §5): min(SOA TTL, SOA MINIMUM).
+  uint32_t negative_ttl() const noexcept { return negative_ttl_; }
+  // Exact match on a lower-cased wire name, or nullptr.
+  const Node* Find(std::string_view lower_name) const noexcept;
+  const Node& node(uint32_t index) const noexcept { return nodes_[index]; }
+  const std::vector<Node>& nodes() const noexcept { return nodes_; }
+  size_t record_count() const noexcept { return record_count_; }
+
+ private:
+  friend class ZoneBuilder;
+  CompiledZone() = default;
+
+  std::vector<Node> nodes_;  // nodes_[0] is the apex
+  std::unordered_map<std::string_view, uint32_t> index_;  // views into nodes_[i].name
+  const RRset* soa_ = nullptr;
+  uint32_t negative_ttl_ = 0;
+  size_t record_count_ = 0;
+};
+
+// Collects records for one zone and compiles them. Not thread-safe; use from one thread.
+class ZoneBuilder {
+ public:
+  // `origin` is a wire name in any case.
+  explicit ZoneBuilder(std::string_view origin);
+
+  // Adds one record. Errors: owner outside the zone, class other than IN, a second SOA, SOA
+  // below the apex. Duplicate records are merged; an RRset's TTL is the lowest one given.
+  [[nodiscard]] Status Add(std::string_view owner, wire::RrType type, uint16_t rclass, uint32_t ttl,
+                           std::string rdata);
+
+  // Compiles. Errors: no SOA at the apex, CNAME beside other data, more than one CNAME.
+  [[nodiscard]] Result<std::shared_ptr<const CompiledZone>> Build() &&;
+
+ private:
+  std::string origin_;
+  std::unordered_map<std::string, std::vector<RRset>> names_;
+};
+
+}  // namespace petdns::zones
