@@ -1,1 +1,120 @@
+#include "server/chain/query.h"
+
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "server/wire/name.h"
+#include "tests/testing/dns_testing.h"
+#include "zones/authority.h"
+
+namespace petdns::chain {
+namespace {
+
+using petdns::testing::MakeQuery;
+using petdns::testing::Parse;
+using petdns::testing::ParsedResponse;
+using petdns::testing::QueryOptions;
+using wire::RrType;
+
+// A zone with big RRsets at big.t. (40 A, 60 AAAA records) and a small one at ns.t.
+std::shared_ptr<const zones::CompiledZone> BigZone() {
+  std::string text = "@ 60 IN SOA ns hostmaster 1 60 60 60 60\n@ 60 IN NS ns\nns 60 IN A 192.0.2.1\n";
+  for (int i = 1; i <= 40; ++i) text += "big 60 IN A 10.0.0." + std::to_string(i) + "\n";
+  for (int i = 1; i <= 60; ++i) text += "big 60 IN AAAA 2001:db8::" + std::to_string(i) + "\n";
+  return petdns::testing::ZoneFromText("t.", text);
+}
+
+class QueryTest : public ::testing::Test {
+ protected:
+  ParsedResponse Ask(std::string_view name, RrType type, const QueryOptions& options = {},
+                     listener::Transport transport = listener::Transport::kUdp) {
+    packet_ = MakeQuery(name, type, options);
+    EXPECT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+    sink_.messages.clear();
+    listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_), transport};
+    Query q(request_, packet_, client, sink_, *scratch_, 1232);
+    zones::Answer& answer = q.NewAnswer();
+    zones::Resolve(*zone_, q.qname(), q.qname_as_received(), q.qtype(), answer);
+    EXPECT_EQ(q.Reply(answer), Outcome::kReplied);
+    EXPECT_EQ(sink_.messages.size(), 1u);
+    return Parse(sink_.messages.back());
+  }
+  std::shared_ptr<const zones::CompiledZone> zone_ = BigZone();
+  std::vector<uint8_t> packet_;
+  wire::Request request_;
+  petdns::testing::RecordingSink sink_;
+  std::unique_ptr<QueryScratch> scratch_ = std::make_unique<QueryScratch>();
+  sockaddr_in peer_{};
+};
+
+TEST_F(QueryTest, TruncatesAtRRsetBoundaryWithoutEdns) {
+  auto r = Ask("big.t.", RrType::kA);  // 40 A records: 12+10+40*16 > 512
+  ASSERT_TRUE(r.ok);
+  EXPECT_TRUE(r.tc);
+  EXPECT_TRUE(r.answer.empty());  // never part of an RRset
+  EXPECT_LE(r.size, 512u);
+  EXPECT_FALSE(r.has_opt);
+}
+
+TEST_F(QueryTest, FitsWithinEdnsPayloadAndEchoesOpt) {
+  QueryOptions o;
+  o.edns = true;
+  o.udp_payload = 4096;
+  auto r = Ask("big.t.", RrType::kA, o);
+  EXPECT_FALSE(r.tc);
+  EXPECT_EQ(r.answer.size(), 40u);
+  EXPECT_TRUE(r.has_opt);
+  EXPECT_EQ(r.opt_payload, 1232);  // ours, not theirs
+}
+
+TEST_F(QueryTest, CapsEdnsPayloadAtServerLimit) {
+  QueryOptions o;
+  o.edns = true;
+  o.udp_payload = 65000;
+  auto r = Ask("big.t.", RrType::kAaaa, o);  // 60 AAAA: 60 * 28 bytes > 1232
+  EXPECT_TRUE(r.tc);
+  EXPECT_TRUE(r.answer.empty());
+  EXPECT_LE(r.size, 1232u);
+  EXPECT_TRUE(r.has_opt);  // the OPT record always fits
+}
+
+TEST_F(QueryTest, TreatsTinyEdnsPayloadAs512) {
+  QueryOptions o;
+  o.edns = true;
+  o.udp_payload = 100;
+  auto r = Ask("ns.t.", RrType::kA, o);
+  EXPECT_FALSE(r.tc);
+  EXPECT_EQ(r.answer.size(), 1u);
+}
+
+TEST_F(QueryTest, TcpCarriesTheWholeAnswer) {
+  auto r = Ask("big.t.", RrType::kAaaa, {}, listener::Transport::kTcp);
+  EXPECT_FALSE(r.tc);
+  EXPECT_EQ(r.answer.size(), 60u);
+}
+
+TEST_F(QueryTest, EchoesDoBitAndId) {
+  QueryOptions o;
+  o.edns = true;
+  o.dnssec_ok = true;
+  o.id = 777;
+  auto r = Ask("ns.t.", RrType::kA, o);
+  EXPECT_EQ(r.id, 777);
+  EXPECT_TRUE(r.dnssec_ok);
+  EXPECT_TRUE(r.aa);
+}
+
+TEST_F(QueryTest, ReplyRcodeKeepsQuestion) {
+  packet_ = MakeQuery("Foo.t.", RrType::kA);
+  ASSERT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+  listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_), listener::Transport::kUdp};
+  Query q(request_, packet_, client, sink_, *scratch_, 1232);
+  q.ReplyRcode(wire::Rcode::kRefused);
+  auto r = Parse(sink_.messages.back());
+  EXPECT_EQ(r.rcode, 5);
+  EXPECT_FALSE(r.aa);
+  EXPECT_EQ(r.question, "Foo.t. IN A");
+}
+
+}  // namespace
+}  // namespace petdns::chain

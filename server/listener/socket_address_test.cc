@@ -37,8 +37,8 @@ TEST(SocketAddress, EmptyHostMeansAnyIpv4) {
 }
 
 TEST(SocketAddress, RejectsNonNumericHosts) {
-  const std::vector<std::string> cases = {"localhost", "[::1]", "1.2.3", "1.2.3.4:53", "::1%",
-                                          "256.0.0.1"};
+  const std::vector<std::string> cases = {"localhost",  "[::1]", "1.2.3",
+                                          "1.2.3.4:53", "::1%",  "256.0.0.1"};
   for (const auto& host : cases) {
     SCOPED_TRACE(host);
     auto addr = ParseSocketAddress(host, 53);

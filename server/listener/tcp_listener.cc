@@ -109,7 +109,9 @@ class TcpListener::Connection final : public ResponseSink {
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
     auto* conn = static_cast<Connection*>(stream->data);
     if (conn == nullptr) return;
-    if (nread < 0) {  // UV_EOF or a socket error
+    if (nread == UV_EOF) {
+      conn->PeerClosed();
+    } else if (nread < 0) {
       conn->Close();
     } else if (nread > 0) {
       conn->Consume(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base),
@@ -214,14 +216,29 @@ class TcpListener::Connection final : public ResponseSink {
     }
     // A long answer (AXFR) being drained counts as activity; a half-sent query does not.
     if (paused_ || input_.empty()) ArmTimer(owner_.options_.idle_timeout);
-    if (!paused_ || pending_output_ != 0 || closed_) return;
-    // Everything was written: handle the queries that waited, then read again.
-    paused_ = false;
-    backlog_.swap(input_);  // swapping keeps both buffers' capacity
-    input_.clear();
-    Consume(backlog_);
-    backlog_.clear();
-    if (!closed_ && !paused_ && !reading_) ResumeReading();
+    if (pending_output_ != 0 || closed_) return;
+    if (paused_) {
+      // Everything was written: handle the queries that waited, then read again.
+      paused_ = false;
+      backlog_.swap(input_);  // swapping keeps both buffers' capacity
+      input_.clear();
+      Consume(backlog_);
+      backlog_.clear();
+      if (closed_ || paused_ || pending_output_ != 0) return;
+    }
+    if (peer_eof_) {
+      Close();  // the client half-closed and every answer has been written
+    } else if (!reading_) {
+      ResumeReading();
+    }
+  }
+
+  // The client shut down its side: finish writing the answers already queued, then close.
+  // A partial frame left in input_ can never complete and is dropped.
+  void PeerClosed() noexcept {
+    reading_ = false;  // libuv stops reading at EOF
+    peer_eof_ = true;
+    if (pending_output_ == 0 && !paused_) Close();
   }
 
   bool ResumeReading() noexcept {
@@ -242,7 +259,9 @@ class TcpListener::Connection final : public ResponseSink {
     }
   }
 
-  std::string Peer() const { return FormatSocketAddress(reinterpret_cast<const sockaddr*>(&peer_)); }
+  std::string Peer() const {
+    return FormatSocketAddress(reinterpret_cast<const sockaddr*>(&peer_));
+  }
 
   TcpListener& owner_;
   uv::Handle<uv_tcp_t> tcp_;
@@ -253,6 +272,7 @@ class TcpListener::Connection final : public ResponseSink {
   size_t pending_output_ = 0;     // bytes submitted to uv_write and not yet completed
   bool reading_ = false;          // uv_read_start is active
   bool paused_ = false;           // pending_output_ went over the limit
+  bool peer_eof_ = false;         // the client half-closed the connection
   bool partial_timer_armed_ = false;
   bool closed_ = false;
 };
@@ -268,7 +288,8 @@ Status TcpListener::Start(const sockaddr* address) {
     return MakeError(ErrorCode::kInvalidArgument, what + ": not an IPv4 or IPv6 address");
   }
   Stop();
-  if (read_buffer_ == nullptr) read_buffer_ = std::make_unique_for_overwrite<char[]>(kReadBufferSize);
+  if (read_buffer_ == nullptr)
+    read_buffer_ = std::make_unique_for_overwrite<char[]>(kReadBufferSize);
   const unsigned family = address->sa_family;
   uv_loop_t* loop = loop_;
   if (auto st = server_.Open(
@@ -330,22 +351,13 @@ void TcpListener::OnConnection(uv_stream_t* server, int status) noexcept {
 void TcpListener::Accept() noexcept {
   auto* server = reinterpret_cast<uv_stream_t*>(server_.get());
   if (connections_.size() >= options_.max_connections) {
-    // Take the connection off the backlog and close it at once (Handle's destructor).
-    uv::Handle<uv_tcp_t> rejected;
-    uv_loop_t* loop = loop_;
-    if (auto st = rejected.Open([loop](uv_tcp_t* h) { return uv_tcp_init(loop, h); }, nullptr);
-        !st) {
-      log::Warning(kLog, "reject connection: " + st.error().message);
-      return;
-    }
-    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(rejected.get())) == 0) {
-      ++rejected_over_limit_;
-    }
+    if (Reject()) ++rejected_over_limit_;
     return;
   }
   auto conn = std::make_unique<Connection>(*this);
   if (auto st = conn->Open(loop_); !st) {
     log::Warning(kLog, "accept: " + st.error().message);
+    Reject();  // libuv stops accepting until the pending connection is taken
     return;
   }
   if (int rc = uv_accept(server, conn->stream()); rc != 0) {
@@ -356,6 +368,18 @@ void TcpListener::Accept() noexcept {
   if (!conn->Start()) return;
   Connection* key = conn.get();
   connections_.emplace(key, std::move(conn));
+}
+
+bool TcpListener::Reject() noexcept {
+  // Take the connection off the backlog and close it at once (Handle's destructor).
+  uv::Handle<uv_tcp_t> rejected;
+  uv_loop_t* loop = loop_;
+  if (auto st = rejected.Open([loop](uv_tcp_t* h) { return uv_tcp_init(loop, h); }, nullptr); !st) {
+    log::Warning(kLog, "reject connection: " + st.error().message);
+    return false;
+  }
+  return uv_accept(reinterpret_cast<uv_stream_t*>(server_.get()),
+                   reinterpret_cast<uv_stream_t*>(rejected.get())) == 0;
 }
 
 void TcpListener::Remove(Connection* connection) noexcept { connections_.erase(connection); }

@@ -1,7 +1,7 @@
 // TcpListener: DNS over TCP (RFC 1035 §4.2.2, RFC 7766) on one worker loop. Each connection reads
-// 2-byte length-prefixed frames (pipelined and split frames both work), calls the PacketHandler once
-// per frame in order, and writes every response as one length-prefixed frame. All methods, and the
-// handler, run on the thread of the loop passed to the constructor.
+// 2-byte length-prefixed frames (pipelined and split frames both work), calls the PacketHandler
+// once per frame in order, and writes every response as one length-prefixed frame. All methods, and
+// the handler, run on the thread of the loop passed to the constructor.
 #pragma once
 
 #include <sys/socket.h>
@@ -64,6 +64,8 @@ class TcpListener {
 
   static void OnConnection(uv_stream_t* server, int status) noexcept;
   void Accept() noexcept;
+  // Accepts the pending connection and closes it at once. True if there was one.
+  bool Reject() noexcept;
   // Destroys a connection whose handles are closed. Called only from static libuv callbacks,
   // never while one of the connection's methods is on the stack.
   void Remove(Connection* connection) noexcept;

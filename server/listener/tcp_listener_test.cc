@@ -93,6 +93,21 @@ TEST_F(TcpListenerTest, ReassemblesFrameSplitByteByByte) {
   EXPECT_EQ(handler_.packets[0], query);
 }
 
+TEST_F(TcpListenerTest, AnswersClientThatHalfCloses) {
+  TcpListener& listener = Listen();
+  auto client = Connect();
+  Bytes both = Frame({1, 2});
+  Bytes second = Frame({3});
+  both.insert(both.end(), second.begin(), second.end());
+  ASSERT_TRUE(client->Write(both));
+  ASSERT_TRUE(client->ShutdownWrite());
+  auto frames = client->ReadFrames(2);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1], (Bytes{3}));
+  EXPECT_TRUE(client->WaitClosed());
+  EXPECT_TRUE(testing::RunLoopUntil(loop_.get(), [&] { return listener.connections() == 0; }));
+}
+
 TEST_F(TcpListenerTest, ZeroLengthFrameClosesConnection) {
   TcpListener& listener = Listen();
   auto client = Connect();

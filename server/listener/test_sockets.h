@@ -102,7 +102,8 @@ class UdpClient {
         loop_,
         [&] {
           uint8_t buf[65536];
-          for (ssize_t r; (r = recv(fd_, buf, sizeof(buf), 0)) >= 0;) got.emplace_back(buf, buf + r);
+          for (ssize_t r; (r = recv(fd_, buf, sizeof(buf), 0)) >= 0;)
+            got.emplace_back(buf, buf + r);
           return got.size() >= n;
         },
         limit);
@@ -153,14 +154,18 @@ class TcpClient {
   // Writes everything, driving the loop whenever the socket buffer is full.
   bool Write(const Bytes& b) {
     size_t off = 0;
-    return testing::RunLoopUntil(loop_, [&] {
-      while (off < b.size()) {
-        ssize_t w = send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-        if (w < 0) return errno != EAGAIN;  // a hard error ends the wait (and fails below)
-        off += static_cast<size_t>(w);
-      }
-      return true;
-    }) && off == b.size();
+    return testing::RunLoopUntil(
+               loop_,
+               [&] {
+                 while (off < b.size()) {
+                   ssize_t w = send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+                   if (w < 0)
+                     return errno != EAGAIN;  // a hard error ends the wait (and fails below)
+                   off += static_cast<size_t>(w);
+                 }
+                 return true;
+               }) &&
+           off == b.size();
   }
 
   // Reads what is available; notes EOF or reset.
@@ -209,6 +214,9 @@ class TcpClient {
         },
         limit);
   }
+
+  // Half-closes: the server sees EOF but can still answer.
+  bool ShutdownWrite() { return shutdown(fd_, SHUT_WR) == 0; }
 
   uint16_t port() const { return LocalPortOf(fd_); }
   bool eof() const { return eof_; }

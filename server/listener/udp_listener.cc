@@ -141,10 +141,9 @@ void UdpListener::OnRecv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, cons
   ++self->received_;
   self->sink_.set_peer(addr);
   const ClientInfo client{addr, Transport::kUdp};
-  self->handler_.HandlePacket(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base),
-                               static_cast<size_t>(nread)),
-      client, self->sink_);
+  self->handler_.HandlePacket(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base),
+                                                       static_cast<size_t>(nread)),
+                              client, self->sink_);
 }
 
 void UdpListener::OnSendDone(uv_udp_send_t* req, int status) noexcept {

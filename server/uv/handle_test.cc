@@ -18,7 +18,7 @@ TEST(Handle, OpenSetsOwnerAndCloseResetsIt) {
   EXPECT_EQ(timer.get()->data, &owner);
   timer.Close();
   EXPECT_EQ(timer.get(), nullptr);
-  timer.Close();  // idempotent
+  timer.Close();             // idempotent
   EXPECT_EQ(loop.Run(), 0);  // the close callback ran and freed the handle
 }
 

@@ -52,8 +52,8 @@ void LoopRuntime::Every(std::chrono::milliseconds interval, std::function<void()
   auto timer = std::make_unique<Timer>();
   timer->fn = std::move(fn);
   uv_loop_t* loop = loop_.get();
-  if (auto st = timer->handle.Open([loop](uv_timer_t* t) { return uv_timer_init(loop, t); },
-                                   timer.get());
+  if (auto st =
+          timer->handle.Open([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }, timer.get());
       !st) {
     log::Error(kLog, "timer: " + st.error().message);
     return;
@@ -73,8 +73,8 @@ void LoopRuntime::Background(std::function<void()> work, std::function<void()> d
   job->done = std::move(done);
   job->owner = this;
   job->req.data = job.get();
-  if (int rc = uv_queue_work(loop_.get(), &job->req, &LoopRuntime::OnWork,
-                             &LoopRuntime::OnWorkDone);
+  if (int rc =
+          uv_queue_work(loop_.get(), &job->req, &LoopRuntime::OnWork, &LoopRuntime::OnWorkDone);
       rc != 0) {
     log::Error(kLog, UvError(rc, "queue background work").message);
     return;
@@ -117,8 +117,7 @@ void LoopRuntime::WatchSignal(std::unique_ptr<SignalWatch>& watch, int signum,
   auto w = std::make_unique<SignalWatch>();
   w->fns = fns;
   uv_loop_t* loop = loop_.get();
-  if (auto st = w->handle.Open([loop](uv_signal_t* s) { return uv_signal_init(loop, s); },
-                               w.get());
+  if (auto st = w->handle.Open([loop](uv_signal_t* s) { return uv_signal_init(loop, s); }, w.get());
       !st) {
     log::Error(kLog, "signal: " + st.error().message);
     return;

@@ -37,12 +37,14 @@ TEST(Loop, DestructorClosesLeftoverHandles) {
     Loop loop;
     ASSERT_TRUE(loop.Init());
     ASSERT_EQ(uv_timer_init(loop.get(), &raw), 0);
-    ASSERT_EQ(uv_timer_start(&raw, [](uv_timer_t*) {}, 100000, 100000), 0);
+    ASSERT_EQ(uv_timer_start(
+                  &raw, [](uv_timer_t*) {}, 100000, 100000),
+              0);
     // A Handle closed right before the loop goes away: its close callback (which frees it) must
     // still run, or ASan/valgrind reports a leak.
     Handle<uv_timer_t> closed_late;
-    ASSERT_TRUE(closed_late.Open([&](uv_timer_t* t) { return uv_timer_init(loop.get(), t); },
-                                 nullptr));
+    ASSERT_TRUE(
+        closed_late.Open([&](uv_timer_t* t) { return uv_timer_init(loop.get(), t); }, nullptr));
     closed_late.Close();
     // Another Handle left open on purpose would be a bug (it must be destroyed before the loop),
     // so this test only covers raw leftovers and pending closes.

@@ -1,0 +1,261 @@
+"""Shared fixtures for the petdns end-to-end suite.
+
+Each server runs the real binary on loopback with a config written into a
+pytest tmp dir. Ports come from binding port 0 (UDP and TCP both free), the
+server is polled until it answers (bounded), and always killed at teardown.
+"""
+
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+TESTDATA = HERE / "testdata"
+
+QUERY_TIMEOUT = 2.0   # every single query is bounded by this
+START_TIMEOUT = 5.0   # a server must answer within this after start
+
+
+def petdns_bin():
+    env = os.environ.get("PETDNS_BIN")
+    if env:
+        return env
+    found = sorted(REPO.glob("build*/petdns"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = [p for p in found if os.access(p, os.X_OK)]
+    if not found:
+        pytest.exit("petdns binary not found: set PETDNS_BIN or build into build*/", 2)
+    return str(found[0])
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (and ::1 when present)."""
+    for _ in range(50):
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.bind(("127.0.0.1", 0))
+        port = tcp.getsockname()[1]
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            udp.close()
+            tcp.close()
+        if HAVE_IPV6:
+            ok = True
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                s = socket.socket(socket.AF_INET6, kind)
+                try:
+                    s.bind(("::1", port))
+                except OSError:
+                    ok = False
+                finally:
+                    s.close()
+            if not ok:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def _ipv6_available():
+    if not socket.has_ipv6:
+        return False
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+HAVE_IPV6 = _ipv6_available()
+
+
+class Server:
+    """A running petdns process."""
+
+    def __init__(self, proc, port, config, log_path, workdir):
+        self.proc = proc
+        self.port = port
+        self.config = config
+        self.log_path = log_path
+        self.workdir = workdir
+        self.host = "127.0.0.1"
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def udp(self, q, host=None, timeout=QUERY_TIMEOUT, **kw):
+        return dns.query.udp(q, host or self.host, timeout=timeout, port=self.port, **kw)
+
+    def tcp(self, q, host=None, timeout=QUERY_TIMEOUT, **kw):
+        return dns.query.tcp(q, host or self.host, timeout=timeout, port=self.port, **kw)
+
+    def query(self, name, rdtype="A", transport="udp", **make_kw):
+        q = dns.message.make_query(name, rdtype, **make_kw)
+        return getattr(self, transport)(q)
+
+    def raw_udp(self, payload, timeout=1.0, host=None):
+        """Send raw bytes over UDP; return the reply bytes or None on timeout."""
+        fam = socket.AF_INET6 if (host or self.host) == "::1" else socket.AF_INET
+        with socket.socket(fam, socket.SOCK_DGRAM) as s:
+            s.settimeout(timeout)
+            s.sendto(payload, (host or self.host, self.port))
+            try:
+                data, _ = s.recvfrom(65535)
+                return data
+            except socket.timeout:
+                return None
+
+    def tcp_connect(self, timeout=QUERY_TIMEOUT):
+        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        s.settimeout(timeout)
+        return s
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        q = dns.message.make_query("petdns-ready.invalid.", "A")
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"petdns exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                dns.query.udp(q, self.host, timeout=0.2, port=self.port)
+                return
+            except (dns.exception.Timeout, OSError):
+                time.sleep(0.05)
+        raise RuntimeError(f"petdns did not answer within {timeout}s:\n{self.log()}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=3)
+
+
+def copy_testdata(dest, *names):
+    for name in names:
+        shutil.copy(TESTDATA / name, dest / name)
+
+
+def server_config(port, blocks, global_=None, ipv6=True):
+    """TOML text. blocks: list of dicts with zones, path, and optional file keys."""
+    listen = [f'"127.0.0.1:{port}"']
+    if ipv6 and HAVE_IPV6:
+        listen.append(f'"[::1]:{port}"')
+    out = []
+    if global_:
+        out.append("[global]")
+        out += [f"{k} = {v}" for k, v in global_.items()]
+        out.append("")
+    for b in blocks:
+        out.append("[[server]]")
+        out.append(f"listen = [{', '.join(listen)}]")
+        out.append("zones = [" + ", ".join(f'"{z}"' for z in b["zones"]) + "]")
+        out.append("[server.file]")
+        for k, v in b.items():
+            if k == "zones":
+                continue
+            out.append(f"{k} = {v}")
+        out.append("")
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="session")
+def binary():
+    return petdns_bin()
+
+
+def start_server(binary, workdir, config_text, wait=True):
+    workdir = pathlib.Path(workdir)
+    config = workdir / "petdns.toml"
+    config.write_text(config_text)
+    log_path = workdir / "petdns.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([binary, "serve", "--config", str(config)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    log.close()
+    port = int(config_text.split("127.0.0.1:")[1].split('"')[0])
+    srv = Server(proc, port, config, log_path, workdir)
+    if wait:
+        try:
+            srv.wait_ready()
+        except Exception:
+            srv.stop()
+            raise
+    return srv
+
+
+@pytest.fixture
+def launch(binary, tmp_path):
+    """Factory: launch(config_text_for_port) -> Server; all stopped at teardown."""
+    servers = []
+
+    def _launch(make_config, files=("example.org.zone",), wait=True):
+        copy_testdata(tmp_path, *files)
+        port = free_port()
+        srv = start_server(binary, tmp_path, make_config(port), wait=wait)
+        servers.append(srv)
+        return srv
+
+    yield _launch
+    for s in servers:
+        s.stop()
+
+
+def main_config(port):
+    return server_config(port, [
+        {"zones": ["example.org."], "path": '"example.org.zone"',
+         "transfer_to": '["127.0.0.1/32", "::1/128"]'},
+        {"zones": ["sub2.example.org."], "path": '"sub2.example.org.zone"'},
+    ])
+
+
+@pytest.fixture(scope="session")
+def server(binary, tmp_path_factory):
+    """One shared server with example.org. and sub2.example.org. on one address."""
+    workdir = tmp_path_factory.mktemp("shared")
+    copy_testdata(workdir, "example.org.zone", "sub2.example.org.zone")
+    srv = start_server(binary, workdir, main_config(free_port()))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _server_still_alive(request):
+    """After each test that used the shared server, it must still be running."""
+    yield
+    if "server" in request.fixturenames:
+        srv = request.getfixturevalue("server")
+        assert srv.proc.poll() is None, f"petdns died:\n{srv.log()}"
+
+
+def run_tool(args, timeout=10):
+    """Run dig/kdig; return stdout (asserting exit 0)."""
+    tool = shutil.which(args[0])
+    if tool is None:
+        pytest.skip(f"{args[0]} not installed")
+    res = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == 0, f"{args} -> {res.returncode}\n{res.stdout}\n{res.stderr}"
+    return res.stdout
+
+
+def rrsets_of(msg, section, rdtype=None):
+    rrs = getattr(msg, section)
+    if rdtype is not None:
+        rrs = [r for r in rrs if r.rdtype == dns.rdatatype.from_text(rdtype)]
+    return rrs
