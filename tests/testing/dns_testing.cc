@@ -110,7 +110,7 @@ std::shared_ptr<const zones::CompiledZone> ZoneFromText(std::string_view origin,
 
 std::shared_ptr<const zones::CompiledZone> ExampleZone() {
   zones::ZoneFileOptions options;
-  options.path = std::string(PETDNS_SOURCE_DIR) + "/zones/testdata/example.org.zone";
+  options.path = std::string(PETDNS_SOURCE_DIR) + "/deploy/examples/example.org.zone";
   options.origin = *wire::NameFromText("example.org.");
   auto zone = zones::LoadZoneFile(options);
   EXPECT_TRUE(zone.has_value()) << (zone ? "" : zone.error().message);

@@ -59,7 +59,7 @@ ParsedResponse Parse(std::span<const uint8_t> message);
 std::shared_ptr<const zones::CompiledZone> ZoneFromText(std::string_view origin,
                                                         std::string_view text);
 
-// The example zone used across unit tests (zones/testdata/example.org.zone).
+// The example zone of the README, used across unit tests (deploy/examples/example.org.zone).
 std::shared_ptr<const zones::CompiledZone> ExampleZone();
 
 }  // namespace petdns::testing
