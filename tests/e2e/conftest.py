@@ -5,6 +5,7 @@ pytest tmp dir. Ports come from binding port 0 (UDP and TCP both free), the
 server is polled until it answers (bounded), and always killed at teardown.
 """
 
+import ctypes
 import os
 import pathlib
 import shutil
@@ -180,6 +181,14 @@ def binary():
     return petdns_bin()
 
 
+def _die_with_parent():
+    """In the child: get SIGKILL when pytest dies, so no server outlives a killed run."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_server(binary, workdir, config_text, wait=True):
     workdir = pathlib.Path(workdir)
     config = workdir / "petdns.toml"
@@ -187,7 +196,8 @@ def start_server(binary, workdir, config_text, wait=True):
     log_path = workdir / "petdns.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen([binary, "serve", "--config", str(config)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+                            stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+                            preexec_fn=_die_with_parent)
     log.close()
     port = int(config_text.split("127.0.0.1:")[1].split('"')[0])
     srv = Server(proc, port, config, log_path, workdir)
