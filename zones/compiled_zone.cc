@@ -74,6 +74,11 @@ Status ZoneBuilder::Add(std::string_view owner, RrType type, uint16_t rclass, ui
   return {};
 }
 
+void ZoneBuilder::AddEmptyName(std::string_view owner) {
+  std::string name = wire::LowerName(owner);
+  if (wire::IsSubdomain(name, origin_)) names_.try_emplace(std::move(name));
+}
+
 Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build() && {
   auto apex = names_.find(origin_);
   if (apex == names_.end() ||

@@ -66,6 +66,10 @@ class ZoneBuilder {
   [[nodiscard]] Status Add(std::string_view owner, wire::RrType type, uint16_t rclass, uint32_t ttl,
                            std::string rdata);
 
+  // Makes `owner` exist without records (NODATA rather than NXDOMAIN), e.g. a namespace with no
+  // services. Ignored when outside the zone.
+  void AddEmptyName(std::string_view owner);
+
   // Compiles. Errors: no SOA at the apex, CNAME beside other data, more than one CNAME.
   [[nodiscard]] Result<std::shared_ptr<const CompiledZone>> Build() &&;
 

@@ -18,6 +18,12 @@ class Runtime {
   virtual void Background(std::function<void()> work, std::function<void()> done) = 0;
   // Calls fn on the main loop when the process gets SIGHUP.
   virtual void OnReloadSignal(std::function<void()> fn) = 0;
+  // Calls fn once on the main loop after `delay`. The default, for runtimes without timers (test
+  // fakes), runs it as soon as a no-op background job completes.
+  virtual void After(std::chrono::milliseconds delay, std::function<void()> fn) {
+    (void)delay;
+    Background([] {}, std::move(fn));
+  }
 };
 
 }  // namespace petdns::chain

@@ -1,5 +1,6 @@
 #include "server/uv/loop_runtime.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <exception>
@@ -29,6 +30,8 @@ void RunGuarded(const std::function<void()>& fn, std::string_view what) noexcept
 struct LoopRuntime::Timer {
   Handle<uv_timer_t> handle;
   std::function<void()> fn;
+  bool one_shot = false;
+  bool fired = false;  // a one-shot timer that ran: its slot is reused by the next After()
 };
 
 struct LoopRuntime::Job {
@@ -62,6 +65,28 @@ void LoopRuntime::Every(std::chrono::milliseconds interval, std::function<void()
   if (int rc = uv_timer_start(timer->handle.get(), &LoopRuntime::OnTimer, ms, ms); rc != 0) {
     log::Error(kLog, UvError(rc, "timer start").message);
     return;  // ~Timer closes the handle
+  }
+  timers_.push_back(std::move(timer));
+}
+
+void LoopRuntime::After(std::chrono::milliseconds delay, std::function<void()> fn) {
+  if (shut_down_) return;
+  // Drop one-shot timers that already fired (never the one running now: it is not `fired` yet).
+  std::erase_if(timers_, [](const std::unique_ptr<Timer>& t) { return t->one_shot && t->fired; });
+  auto timer = std::make_unique<Timer>();
+  timer->fn = std::move(fn);
+  timer->one_shot = true;
+  uv_loop_t* loop = loop_.get();
+  if (auto st =
+          timer->handle.Open([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }, timer.get());
+      !st) {
+    log::Error(kLog, "timer: " + st.error().message);
+    return;
+  }
+  auto ms = static_cast<uint64_t>(std::max<int64_t>(delay.count(), 0));
+  if (int rc = uv_timer_start(timer->handle.get(), &LoopRuntime::OnTimer, ms, 0); rc != 0) {
+    log::Error(kLog, UvError(rc, "timer start").message);
+    return;
   }
   timers_.push_back(std::move(timer));
 }
@@ -133,6 +158,10 @@ void LoopRuntime::OnTimer(uv_timer_t* t) noexcept {
   auto* timer = static_cast<Timer*>(t->data);
   if (timer == nullptr) return;
   RunGuarded(timer->fn, "timer");
+  if (timer->one_shot) {
+    timer->fired = true;
+    timer->handle.Close();
+  }
 }
 
 void LoopRuntime::OnSignal(uv_signal_t* s, int signum) noexcept {

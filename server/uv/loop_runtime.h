@@ -29,6 +29,7 @@ class LoopRuntime : public chain::Runtime {
   // finishes but `done` is not called.
   void Background(std::function<void()> work, std::function<void()> done) override;
   void OnReloadSignal(std::function<void()> fn) override;
+  void After(std::chrono::milliseconds delay, std::function<void()> fn) override;
   // Calls fn on the loop when the process gets SIGTERM or SIGINT. Several callbacks are allowed;
   // they run in registration order.
   void OnTerminate(std::function<void()> fn);

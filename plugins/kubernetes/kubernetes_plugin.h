@@ -1,0 +1,84 @@
+// The kubernetes plugin: answers the cluster domain (and configured reverse zones) from objects
+// that a Source (API list+watch or a manifests directory) feeds into a ClusterState. Every change
+// schedules a rebuild of the compiled zones on a pool thread (coalescing bursts); the new zones
+// replace the old ones whole, so a query never sees half an update. Until every needed resource
+// has synced, would-be NXDOMAIN answers are SERVFAIL instead (not cacheable).
+// Serve runs on the worker loop; everything else on the main loop (the same loop today).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plugins/kubernetes/cluster_state.h"
+#include "plugins/kubernetes/records.h"
+#include "plugins/kubernetes/source.h"
+#include "server/chain/plugin.h"
+#include "server/chain/query.h"
+#include "server/chain/runtime.h"
+
+namespace petdns::plugins::kubernetes {
+
+struct KubernetesOptions {
+  RecordOptions records;
+  // Zones whose NXDOMAIN answers go to the next plugin instead (wire names); `fallthrough_all`
+  // covers every zone of the plugin.
+  std::vector<std::string> fallthrough_zones;
+  bool fallthrough_all = false;
+  // How long changes are gathered before a rebuild starts.
+  std::chrono::milliseconds rebuild_delay{5};
+};
+
+struct KubernetesStats {
+  uint64_t rebuilds = 0;
+  uint64_t rebuild_failures = 0;
+  std::chrono::steady_clock::time_point last_rebuild{};
+};
+
+class KubernetesPlugin final : public chain::Plugin {
+ public:
+  KubernetesPlugin(KubernetesOptions options, chain::Runtime* runtime);
+  ~KubernetesPlugin() override;
+
+  std::string_view Name() const noexcept override { return "kubernetes"; }
+  chain::Outcome Serve(chain::Query& q, chain::Next next) noexcept override;
+  void OnStartup() override;
+  void OnShutdown() override;
+
+  // Set by Setup before startup; the source feeds `state()`.
+  void set_source(std::unique_ptr<Source> source) { source_ = std::move(source); }
+  ClusterState& state() noexcept { return state_; }
+
+  // True once every resource the records need has been listed.
+  bool synced() const noexcept;
+  const KubernetesStats& stats() const noexcept { return stats_; }
+  // The zones being served (null before the first build).
+  std::shared_ptr<const ClusterZones> zones() const noexcept { return zones_; }
+  // Builds now, synchronously (tests and `petdns check`).
+  Status RebuildNow();
+
+ private:
+  void OnChange();
+  void StartRebuild();
+  uint32_t NextSerial();
+  // Answers <a-b-c-d>.<ns>.pod.<zone> in insecure mode; false when the name is not such a name.
+  bool ServeInsecurePod(chain::Query& q, const zones::CompiledZone& zone) noexcept;
+  bool FallsThrough(std::string_view qname) const noexcept;
+
+  KubernetesOptions options_;
+  chain::Runtime* runtime_;
+  ClusterState state_;
+  std::unique_ptr<Source> source_;
+  std::vector<std::string> zone_names_;  // forward then reverse, parallel to ClusterZones::zones
+  std::shared_ptr<const ClusterZones> zones_;
+  bool dirty_ = false;
+  bool rebuild_scheduled_ = false;
+  bool rebuilding_ = false;
+  bool shut_down_ = false;
+  uint32_t serial_ = 0;
+  KubernetesStats stats_;
+  zones::RRset pod_rrset_;  // scratch for synthesised pod answers (one loop: no sharing)
+};
+
+}  // namespace petdns::plugins::kubernetes

@@ -1,0 +1,220 @@
+#include "plugins/kubernetes/objects.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace petdns::plugins::kubernetes {
+namespace {
+
+using nlohmann::json;
+
+const json* Field(const json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return (it == object.end() || it->is_null()) ? nullptr : &*it;
+}
+
+std::string StringField(const json& object, std::string_view key) {
+  const json* v = Field(object, key);
+  return (v != nullptr && v->is_string()) ? v->get<std::string>() : std::string();
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Names the object in error messages: "Service default/nginx".
+std::string Describe(std::string_view kind, const json& object) {
+  std::string key = ObjectKey(object);
+  return std::string(kind) + " " + (key.empty() ? "(unnamed)" : key);
+}
+
+Unexpected Invalid(std::string_view kind, const json& object, const std::string& what) {
+  return MakeError(ErrorCode::kInvalidArgument, Describe(kind, object) + ": " + what);
+}
+
+// A port number field that must be an integer in 0..65535 when present.
+std::optional<int32_t> PortNumber(const json& value) {
+  if (!value.is_number_integer()) return std::nullopt;
+  auto n = value.get<int64_t>();
+  if (n < 0 || n > 65535) return std::nullopt;
+  return static_cast<int32_t>(n);
+}
+
+}  // namespace
+
+std::optional<bool> ParseGoBool(std::string_view text) {
+  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
+      text == "True") {
+    return true;
+  }
+  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" ||
+      text == "False") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+std::string ObjectKey(const json& object) {
+  const json* metadata = Field(object, "metadata");
+  if (metadata == nullptr) return {};
+  std::string name = StringField(*metadata, "name");
+  if (name.empty()) return {};
+  std::string ns = StringField(*metadata, "namespace");
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+Result<Service> DecodeService(const json& object) {
+  const json* metadata = Field(object, "metadata");
+  Service s;
+  if (metadata != nullptr) {
+    s.ns = StringField(*metadata, "namespace");
+    s.name = StringField(*metadata, "name");
+  }
+  if (s.name.empty()) return Invalid("Service", object, "metadata.name missing");
+  if (s.ns.empty()) s.ns = "default";
+  const json* spec = Field(object, "spec");
+  if (spec == nullptr || !spec->is_object()) return Invalid("Service", object, "spec missing");
+
+  std::string type = StringField(*spec, "type");
+  std::string cluster_ip = StringField(*spec, "clusterIP");
+  if (type == "ExternalName") {
+    s.kind = Service::Kind::kExternalName;
+    s.external_name = StringField(*spec, "externalName");
+    if (s.external_name.empty()) {
+      return Invalid("Service", object, "spec.externalName missing for type ExternalName");
+    }
+  } else if (cluster_ip == "None") {
+    s.kind = Service::Kind::kHeadless;
+  } else {
+    s.kind = Service::Kind::kClusterIp;
+    if (const json* ips = Field(*spec, "clusterIPs"); ips != nullptr && ips->is_array()) {
+      for (const json& ip : *ips) {
+        if (ip.is_string() && ip.get<std::string>() != "None") s.cluster_ips.push_back(ip);
+      }
+    }
+    if (s.cluster_ips.empty() && !cluster_ip.empty()) s.cluster_ips.push_back(cluster_ip);
+  }
+
+  if (const json* ports = Field(*spec, "ports"); ports != nullptr) {
+    if (!ports->is_array()) return Invalid("Service", object, "spec.ports: not a list");
+    for (size_t i = 0; i < ports->size(); ++i) {
+      const json& p = (*ports)[i];
+      ServicePort port;
+      port.name = StringField(p, "name");
+      std::string protocol = StringField(p, "protocol");
+      port.protocol = protocol.empty() ? "tcp" : Lower(protocol);
+      const json* number = Field(p, "port");
+      std::optional<int32_t> value = number != nullptr ? PortNumber(*number) : std::nullopt;
+      if (!value) {
+        return Invalid("Service", object,
+                       "spec.ports[" + std::to_string(i) + "].port: not a port number");
+      }
+      port.port = *value;
+      s.ports.push_back(std::move(port));
+    }
+  }
+
+  const json* publish = Field(*spec, "publishNotReadyAddresses");
+  s.publish_not_ready = publish != nullptr && publish->is_boolean() && publish->get<bool>();
+  if (metadata != nullptr) {
+    if (const json* annotations = Field(*metadata, "annotations"); annotations != nullptr) {
+      std::string value = StringField(*annotations, kTolerateUnreadyAnnotation);
+      if (ParseGoBool(value).value_or(false)) s.publish_not_ready = true;
+    }
+  }
+  return s;
+}
+
+Result<EndpointSlice> DecodeEndpointSlice(const json& object) {
+  const json* metadata = Field(object, "metadata");
+  EndpointSlice slice;
+  if (metadata != nullptr) {
+    slice.ns = StringField(*metadata, "namespace");
+    slice.name = StringField(*metadata, "name");
+    if (const json* labels = Field(*metadata, "labels"); labels != nullptr) {
+      slice.service = StringField(*labels, kServiceNameLabel);
+    }
+  }
+  if (slice.name.empty()) return Invalid("EndpointSlice", object, "metadata.name missing");
+  if (slice.ns.empty()) slice.ns = "default";
+  std::string type = StringField(object, "addressType");
+  if (type == "IPv4") {
+    slice.address_type = EndpointSlice::AddressType::kIpv4;
+  } else if (type == "IPv6") {
+    slice.address_type = EndpointSlice::AddressType::kIpv6;
+  } else if (type == "FQDN") {
+    slice.address_type = EndpointSlice::AddressType::kFqdn;
+  } else {
+    return Invalid("EndpointSlice", object, "addressType '" + type + "' is not IPv4, IPv6 or FQDN");
+  }
+  if (const json* endpoints = Field(object, "endpoints"); endpoints != nullptr) {
+    if (!endpoints->is_array()) return Invalid("EndpointSlice", object, "endpoints: not a list");
+    for (const json& e : *endpoints) {
+      Endpoint endpoint;
+      if (const json* addresses = Field(e, "addresses"); addresses != nullptr && addresses->is_array()) {
+        for (const json& a : *addresses) {
+          if (a.is_string()) endpoint.addresses.push_back(a.get<std::string>());
+        }
+      }
+      if (const json* conditions = Field(e, "conditions"); conditions != nullptr) {
+        const json* ready = Field(*conditions, "ready");
+        endpoint.ready = ready == nullptr || !ready->is_boolean() || ready->get<bool>();
+      }
+      endpoint.hostname = StringField(e, "hostname");
+      if (const json* ref = Field(e, "targetRef"); ref != nullptr) {
+        std::string kind = StringField(*ref, "kind");
+        if (kind.empty() || kind == "Pod") endpoint.target_pod = StringField(*ref, "name");
+      }
+      slice.endpoints.push_back(std::move(endpoint));
+    }
+  }
+  if (const json* ports = Field(object, "ports"); ports != nullptr) {
+    if (!ports->is_array()) return Invalid("EndpointSlice", object, "ports: not a list");
+    for (const json& p : *ports) {
+      EndpointPort port;
+      port.name = StringField(p, "name");
+      std::string protocol = StringField(p, "protocol");
+      port.protocol = protocol.empty() ? "tcp" : Lower(protocol);
+      if (const json* number = Field(p, "port"); number != nullptr) {
+        port.port = PortNumber(*number).value_or(-1);
+      }
+      slice.ports.push_back(std::move(port));
+    }
+  }
+  return slice;
+}
+
+Result<Pod> DecodePod(const json& object) {
+  const json* metadata = Field(object, "metadata");
+  Pod pod;
+  if (metadata != nullptr) {
+    pod.ns = StringField(*metadata, "namespace");
+    pod.name = StringField(*metadata, "name");
+  }
+  if (pod.name.empty()) return Invalid("Pod", object, "metadata.name missing");
+  if (pod.ns.empty()) pod.ns = "default";
+  if (const json* status = Field(object, "status"); status != nullptr) {
+    if (const json* ips = Field(*status, "podIPs"); ips != nullptr && ips->is_array()) {
+      for (const json& ip : *ips) {
+        std::string text = StringField(ip, "ip");
+        if (!text.empty()) pod.ips.push_back(std::move(text));
+      }
+    }
+    std::string primary = StringField(*status, "podIP");
+    if (pod.ips.empty() && !primary.empty()) pod.ips.push_back(primary);
+  }
+  return pod;
+}
+
+Result<Namespace> DecodeNamespace(const json& object) {
+  Namespace ns;
+  if (const json* metadata = Field(object, "metadata"); metadata != nullptr) {
+    ns.name = StringField(*metadata, "name");
+  }
+  if (ns.name.empty()) return Invalid("Namespace", object, "metadata.name missing");
+  return ns;
+}
+
+}  // namespace petdns::plugins::kubernetes
