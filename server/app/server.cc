@@ -149,10 +149,14 @@ uint16_t Server::tcp_port() const {
 }
 
 Status CheckConfig(const std::string& path) {
-  auto config = config::LoadConfig(path);
-  if (!config) return config.error();
-  auto chains = BuildChains(*config, nullptr);
-  if (!chains) return chains.error();
+  // Every problem at once: the config's own, then each plugin's, even when the config has some.
+  config::CheckedConfig checked = config::LoadConfigForCheck(path);
+  std::string errors = checked.errors;
+  if (checked.config.document != nullptr) {
+    auto chains = BuildChains(checked.config, nullptr);
+    if (!chains) errors = JoinErrors(errors, chains.error().message);
+  }
+  if (!errors.empty()) return MakeError(ErrorCode::kInvalidArgument, errors);
   return {};
 }
 

@@ -283,14 +283,16 @@ void CheckSharedAddresses(const std::vector<ServerBlock>& servers,
   }
 }
 
-Result<Config> Validate(std::shared_ptr<const toml::table> document, const std::string& path) {
+// Reads everything it can into a Config and records every problem; blocks with problems are kept
+// as far as they could be read, so `petdns check` can still check their plugins.
+Config Validate(std::shared_ptr<const toml::table> document, const std::string& path,
+                Problems& problems) {
   Config config;
   config.path = path;
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   config.directory = parent.empty() ? "." : parent.string();
   config.document = std::move(document);
 
-  Problems problems;
   const toml::table& root = *config.document;
   std::vector<BlockPositions> positions;
   bool have_servers = false;
@@ -326,18 +328,20 @@ Result<Config> Validate(std::shared_ptr<const toml::table> document, const std::
     problems.Add(SourcePosition{path, 0, 0}, "at least one [[server]] block is required");
   }
   CheckSharedAddresses(config.servers, positions, problems);
-  if (!problems.empty()) return problems.ToError();
   return config;
 }
 
-}  // namespace
-
-std::string SourcePosition::ToString() const {
-  if (line == 0) return file;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+Result<std::shared_ptr<const toml::table>> ParseToml(std::string_view text, const std::string& path) {
+  try {
+    return std::make_shared<const toml::table>(toml::parse(text, path));
+  } catch (const toml::parse_error& e) {
+    const toml::source_position& begin = e.source().begin;
+    const SourcePosition position{path, begin.line, begin.line == 0 ? 0 : begin.column};
+    return MakeError(ErrorCode::kParse, position.ToString() + ": " + std::string(e.description()));
+  }
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return MakeError(ErrorCode::kIo, "cannot read " + path + ": " + std::strerror(errno));
@@ -350,19 +354,48 @@ Result<Config> LoadConfig(const std::string& path) {
     return MakeError(ErrorCode::kIo, "cannot read " + path + ": " +
                                          (error != 0 ? std::strerror(error) : "read failed"));
   }
-  return LoadConfigFromString(text.view(), path);
+  return text.str();
+}
+
+}  // namespace
+
+std::string SourcePosition::ToString() const {
+  if (line == 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text) return text.error();
+  return LoadConfigFromString(*text, path);
 }
 
 Result<Config> LoadConfigFromString(std::string_view text, const std::string& path) {
-  std::shared_ptr<const toml::table> document;
-  try {
-    document = std::make_shared<const toml::table>(toml::parse(text, path));
-  } catch (const toml::parse_error& e) {
-    const toml::source_position& begin = e.source().begin;
-    const SourcePosition position{path, begin.line, begin.line == 0 ? 0 : begin.column};
-    return MakeError(ErrorCode::kParse, position.ToString() + ": " + std::string(e.description()));
+  auto document = ParseToml(text, path);
+  if (!document) return document.error();
+  Problems problems;
+  Config config = Validate(std::move(*document), path, problems);
+  if (!problems.empty()) return problems.ToError();
+  return config;
+}
+
+CheckedConfig LoadConfigForCheck(const std::string& path) {
+  CheckedConfig out;
+  out.config.path = path;
+  auto text = ReadFile(path);
+  if (!text) {
+    out.errors = text.error().message;
+    return out;
   }
-  return Validate(std::move(document), path);
+  auto document = ParseToml(*text, path);
+  if (!document) {
+    out.errors = document.error().message;
+    return out;
+  }
+  Problems problems;
+  out.config = Validate(std::move(*document), path, problems);
+  if (!problems.empty()) out.errors = problems.ToError().message;
+  return out;
 }
 
 Result<std::string> NormalizeZoneName(std::string_view text) {

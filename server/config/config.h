@@ -64,6 +64,14 @@ struct Config {
 // Same, from a string (for tests); `path` is used in messages and as the base for relative paths.
 [[nodiscard]] Result<Config> LoadConfigFromString(std::string_view text, const std::string& path);
 
+// For `petdns check`: the config as far as it could be read, and every problem found (empty when
+// none). Blocks with problems are kept so their plugins can be checked too.
+struct CheckedConfig {
+  Config config;
+  std::string errors;
+};
+[[nodiscard]] CheckedConfig LoadConfigForCheck(const std::string& path);
+
 // Parses "example.org" / "Example.ORG." into "example.org."; the root is ".". Error for labels
 // longer than 63 bytes, names longer than 255, or empty labels.
 [[nodiscard]] Result<std::string> NormalizeZoneName(std::string_view text);

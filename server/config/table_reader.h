@@ -43,6 +43,9 @@ class TableReader {
   // A sub-table, for nested options; marks the key known.
   const toml::table* Table(std::string_view key);
 
+  // Marks `key` as known, for keys the caller reads itself (values of several possible types).
+  void MarkKnown(std::string_view key) { known_.emplace(key); }
+
   // Records an error about `key` (or about the table when key is empty) at its position.
   void AddError(std::string_view key, std::string_view message);
 

@@ -210,6 +210,16 @@ def start_server(binary, workdir, config_text, wait=True):
     return srv
 
 
+def start_on_free_port(binary, workdir, make_config, wait=True, attempts=3):
+    """start_server with a fresh port; retried if another process took the port meanwhile."""
+    for attempt in range(attempts):
+        try:
+            return start_server(binary, workdir, make_config(free_port()), wait=wait)
+        except RuntimeError as err:
+            if attempt == attempts - 1 or "in use" not in str(err).lower():
+                raise
+
+
 @pytest.fixture
 def launch(binary, tmp_path):
     """Factory: launch(config_text_for_port) -> Server; all stopped at teardown."""
@@ -217,11 +227,11 @@ def launch(binary, tmp_path):
 
     def _launch(make_config, files=("example.org.zone",), wait=True):
         copy_testdata(tmp_path, *files)
-        port = free_port()
-        srv = start_server(binary, tmp_path, make_config(port), wait=wait)
+        srv = start_on_free_port(binary, tmp_path, make_config, wait=wait)
         servers.append(srv)
         return srv
 
+    _launch.tmp_path = tmp_path
     yield _launch
     for s in servers:
         s.stop()
@@ -240,7 +250,7 @@ def server(binary, tmp_path_factory):
     """One shared server with example.org. and sub2.example.org. on one address."""
     workdir = tmp_path_factory.mktemp("shared")
     copy_testdata(workdir, "example.org.zone", "sub2.example.org.zone")
-    srv = start_server(binary, workdir, main_config(free_port()))
+    srv = start_on_free_port(binary, workdir, main_config)
     yield srv
     srv.stop()
 

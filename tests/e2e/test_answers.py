@@ -58,6 +58,14 @@ def test_question_case_echoed_in_question_and_owner(server, transport):
     assert [rd.to_text() for rd in r.answer[0]] == ["192.0.2.10"]
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("qname", ["ChAiN.example.org.", "X.ApPs.ExAmPlE.OrG."])
+def test_case_echoed_on_cname_and_wildcard_owner(server, transport, qname):
+    r = server.query(qname, "A", transport)
+    assert r.question[0].name.to_text() == qname
+    assert r.answer[0].name.to_text() == qname
+
+
 def test_case_echoed_with_dig(server):
     out = run_tool(["dig", "-p", str(server.port), "@127.0.0.1", "+norec", "+time=2", "+tries=1",
                     "WwW.ExAmPlE.oRg", "A"])
@@ -314,3 +322,21 @@ def test_apex_records(server, transport):
     assert answer_text(r) == ["example.org. MX 10 mail.example.org."]
     r = server.query("_http._tcp.example.org.", "SRV", transport)
     assert answer_text(r) == ["_http._tcp.example.org. SRV 0 10 80 www.example.org."]
+
+
+# --- additional-section processing (README: SRV/MX/NS targets' addresses) --
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("qname,rdtype,additional", [
+    ("_http._tcp.example.org.", "SRV", ["www.example.org. A 192.0.2.10",
+                                        "www.example.org. AAAA 2001:db8::10"]),
+    ("example.org.", "MX", ["mail.example.org. A 192.0.2.25"]),
+    ("example.org.", "NS", ["ns1.example.org. A 192.0.2.1", "ns2.example.org. A 192.0.2.2",
+                            "ns2.example.org. AAAA 2001:db8::2"]),
+])
+def test_additional_section_has_target_addresses(server, transport, qname, rdtype, additional):
+    r = server.query(qname, rdtype, transport)
+    assert r.flags & dns.flags.AA
+    got = sorted(f"{rr.name.to_text().lower()} {dns.rdatatype.to_text(rr.rdtype)} {rd.to_text()}"
+                 for rr in r.additional for rd in rr)
+    assert got == sorted(additional)

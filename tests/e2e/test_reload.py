@@ -74,12 +74,13 @@ def test_edit_within_the_same_second_is_picked_up(launch):
     assert wait_for(lambda: www_a(srv) == ["192.0.2.11"], 5.0), srv.log()
 
 
-def test_sighup_reloads(launch):
-    srv = launch(reload_config("1h"))  # polling will not fire during the test
+@pytest.mark.parametrize("reload", ["0s", "1h"])  # "0s" = SIGHUP only
+def test_sighup_reloads(launch, reload):
+    srv = launch(reload_config(reload))  # polling will not fire during the test
     time.sleep(1.1)
     edit_zone(srv, addr="192.0.2.222", serial_=2026112204)
     time.sleep(0.3)
-    assert www_a(srv) == ["192.0.2.10"], "must not reload before SIGHUP with reload = 1h"
+    assert www_a(srv) == ["192.0.2.10"], f"must not reload before SIGHUP with reload = {reload}"
     srv.proc.send_signal(signal.SIGHUP)
     assert wait_for(lambda: www_a(srv) == ["192.0.2.222"], 5.0), srv.log()
     assert srv.proc.poll() is None, "SIGHUP must not stop the server"
@@ -125,3 +126,15 @@ def test_deleted_zone_file_keeps_old_data(launch):
     time.sleep(2.2)
     assert www_a(srv) == ["192.0.2.10"]
     assert srv.proc.poll() is None
+
+
+def test_zone_replaced_by_rename_is_picked_up(launch):
+    # Editors and deploy tools write a new file and rename it over the old one (new inode).
+    srv = launch(reload_config("1s"))
+    path = srv.workdir / ZONE
+    new = re.sub(r"^www     IN A    \S+$", "www     IN A    192.0.2.12", path.read_text(),
+                 count=1, flags=re.M)
+    tmp = srv.workdir / (ZONE + ".tmp")
+    tmp.write_text(new)
+    tmp.replace(path)
+    assert wait_for(lambda: www_a(srv) == ["192.0.2.12"], 5.0), srv.log()

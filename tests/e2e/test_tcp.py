@@ -129,6 +129,39 @@ def test_idle_connection_before_first_query_is_closed(launch):
     assert srv.query("www.example.org.", "A", "tcp").rcode() == dns.rcode.NOERROR
 
 
+def test_tcp_max_connections_closes_the_extra_connection(launch):
+    srv = launch(lambda port: server_config(port, [
+        {"zones": ["example.org."], "path": '"example.org.zone"'}],
+        global_={"tcp_max_connections": "2"}))
+    conns = [srv.tcp_connect() for _ in range(3)]
+    try:
+        for i in range(2):
+            conns[i].sendall(framed("www.example.org.", qid=i)[1])
+            assert read_reply(conns[i]).id == i
+        conns[2].sendall(framed("www.example.org.", qid=2)[1])
+        with pytest.raises((ConnectionError, OSError)):
+            read_reply(conns[2])  # over the limit: closed without an answer
+        conns[0].close()
+        time.sleep(0.2)
+        # A slot is free again.
+        assert srv.query("www.example.org.", "A", "tcp").rcode() == dns.rcode.NOERROR
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_zero_length_frame_gets_no_reply(server):
+    with server.tcp_connect() as s:
+        s.settimeout(0.5)
+        s.sendall(b"\x00\x00")
+        try:
+            data = s.recv(100)  # closed (b"") or silent (timeout): both fine, a reply is not
+        except (ConnectionResetError, socket.timeout):
+            data = b""
+        assert data == b""
+    assert server.query("www.example.org.", "A", "tcp").rcode() == dns.rcode.NOERROR
+
+
 # --- rule 14: IPv6 --------------------------------------------------------
 
 @pytest.mark.skipif(not HAVE_IPV6, reason="::1 is not available")
@@ -141,8 +174,10 @@ def test_ipv6_loopback_answers(server, transport):
 
 
 @pytest.mark.skipif(not HAVE_IPV6, reason="::1 is not available")
-def test_ipv6_axfr_allowed_by_transfer_to(server):
-    msgs = list(dns.query.xfr("::1", "example.org.", port=server.port, timeout=2.0, lifetime=10.0))
+@pytest.mark.parametrize("zone", ["example.org.",        # transfer_to lists ::1/128
+                                  "sub2.example.org."])  # default transfer_to includes ::1
+def test_ipv6_axfr_allowed_by_transfer_to(server, zone):
+    msgs = list(dns.query.xfr("::1", zone, port=server.port, timeout=2.0, lifetime=10.0))
     assert msgs and msgs[0].answer[0].rdtype == dns.rdatatype.SOA
 
 
@@ -154,3 +189,10 @@ def test_ipv6_with_dig(server):
                     "ns2.example.org", "AAAA"])
     assert re.search(r"^ns2\.example\.org\.\s+3600\s+IN\s+AAAA\s+2001:db8::2$", out, re.M), out
     assert "SERVER: ::1#" in out
+
+
+def test_hundred_pipelined_queries(server):
+    with server.tcp_connect(timeout=5.0) as s:
+        s.sendall(b"".join(framed("www.example.org.", qid=i)[1] for i in range(100)))
+        ids = sorted(read_reply(s).id for _ in range(100))
+    assert ids == list(range(100))
