@@ -30,6 +30,17 @@ TEST_F(LoopRuntimeTest, EveryFiresRepeatedly) {
   EXPECT_TRUE(RunLoopUntil(loop_.get(), [&] { return count >= 3; }));
 }
 
+TEST_F(LoopRuntimeTest, AfterFiresOnceAndMayRescheduleItself) {
+  int count = 0;
+  std::function<void()> tick = [&] {
+    if (++count < 3) runtime_->After(milliseconds(1), tick);
+  };
+  runtime_->After(milliseconds(1), tick);
+  ASSERT_TRUE(RunLoopUntil(loop_.get(), [&] { return count == 3; }));
+  RunLoopUntil(loop_.get(), [] { return false; }, milliseconds(20));
+  EXPECT_EQ(count, 3);
+}
+
 TEST_F(LoopRuntimeTest, BackgroundRunsWorkOffLoopThreadThenDoneOnIt) {
   const auto loop_thread = std::this_thread::get_id();
   std::thread::id work_thread;
