@@ -118,8 +118,8 @@ void AddAddresses(const CompiledZone& zone, std::string_view target, Answer& out
   AddAddressesOf(zone, target, /*allow_glue=*/false, out);
 }
 
-void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view owner,
-             RrType qtype, Answer& out) noexcept {
+void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view owner, RrType qtype,
+             Answer& out) noexcept {
   // CNAME targets are chased inside this zone; each hop's target lives in its own buffer because
   // the next hop's owner is a view of it.
   std::array<LowerNameCopy, kMaxCnameChain> targets;
@@ -156,8 +156,7 @@ void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view 
       }
     }
     size_t answers_before = out.answer.size();
-    bool chase =
-        AnswerFromNode(zone, *node, owner, qtype, out, targets[static_cast<size_t>(hop)]);
+    bool chase = AnswerFromNode(zone, *node, owner, qtype, out, targets[static_cast<size_t>(hop)]);
     if (out.answer.size() == answers_before) {  // NODATA (RFC 2308 §2.2)
       AddNegativeSoa(zone, out);
       return;

@@ -67,8 +67,8 @@ TEST_F(ResolveTest, EmptyNonTerminalIsNoData) {
 TEST_F(ResolveTest, FollowsInZoneCnameChain) {
   Ask("chain.example.org.", RrType::kA);
   EXPECT_EQ(answer_.rcode, Rcode::kNoError);
-  EXPECT_EQ(Render(answer_.answer),
-            (Lines{"chain.example.org. 5 3600", "alias.example.org. 5 3600", "www.example.org. 1 3600"}));
+  EXPECT_EQ(Render(answer_.answer), (Lines{"chain.example.org. 5 3600", "alias.example.org. 5 3600",
+                                           "www.example.org. 1 3600"}));
 }
 
 TEST_F(ResolveTest, StopsAtOutOfZoneCnameTarget) {
@@ -139,7 +139,8 @@ TEST_F(ResolveTest, AddsAddressesForMxAndSrvTargets) {
   Ask("example.org.", RrType::kMx);
   EXPECT_EQ(Render(answer_.additional), Lines{"mail.example.org. 1 3600"});
   Ask("_http._tcp.example.org.", RrType::kSrv);
-  EXPECT_EQ(Render(answer_.additional), (Lines{"www.example.org. 1 3600", "www.example.org. 28 3600"}));
+  EXPECT_EQ(Render(answer_.additional),
+            (Lines{"www.example.org. 1 3600", "www.example.org. 28 3600"}));
 }
 
 TEST_F(ResolveTest, CnameLoopEnds) {

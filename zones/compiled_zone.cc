@@ -47,9 +47,9 @@ Status ZoneBuilder::Add(std::string_view owner, RrType type, uint16_t rclass, ui
                         std::string rdata) {
   std::string name = wire::LowerName(owner);
   if (!wire::IsSubdomain(name, origin_)) {
-    return MakeError(ErrorCode::kInvalidArgument, "'" + wire::NameToText(owner) +
-                                                      "' is outside the zone " +
-                                                      wire::NameToText(origin_));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + wire::NameToText(owner) + "' is outside the zone " + wire::NameToText(origin_));
   }
   if (rclass != static_cast<uint16_t>(wire::RrClass::kIn)) {
     return MakeError(ErrorCode::kInvalidArgument, "only class IN is supported");
@@ -58,8 +58,8 @@ Status ZoneBuilder::Add(std::string_view owner, RrType type, uint16_t rclass, ui
     return MakeError(ErrorCode::kInvalidArgument, "SOA record below the zone apex");
   }
   std::vector<RRset>& rrsets = names_[name];
-  auto it = std::find_if(rrsets.begin(), rrsets.end(),
-                         [&](const RRset& r) { return r.type == type; });
+  auto it =
+      std::find_if(rrsets.begin(), rrsets.end(), [&](const RRset& r) { return r.type == type; });
   if (it == rrsets.end()) {
     rrsets.push_back(RRset{type, rclass, ttl, {}});
     it = rrsets.end() - 1;
@@ -81,9 +81,8 @@ void ZoneBuilder::AddEmptyName(std::string_view owner) {
 
 Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build() && {
   auto apex = names_.find(origin_);
-  if (apex == names_.end() ||
-      std::none_of(apex->second.begin(), apex->second.end(),
-                   [](const RRset& r) { return r.type == RrType::kSoa; })) {
+  if (apex == names_.end() || std::none_of(apex->second.begin(), apex->second.end(),
+                                           [](const RRset& r) { return r.type == RrType::kSoa; })) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "zone " + wire::NameToText(origin_) + " has no SOA record at its apex");
   }
@@ -152,8 +151,8 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build() && {
   }
   zone->soa_ = nodes[0].Find(RrType::kSoa);
   const std::string& soa_rdata = zone->soa_->rdatas.front();
-  uint32_t minimum = wire::ReadU32(reinterpret_cast<const uint8_t*>(soa_rdata.data()) +
-                                   soa_rdata.size() - 4);
+  uint32_t minimum =
+      wire::ReadU32(reinterpret_cast<const uint8_t*>(soa_rdata.data()) + soa_rdata.size() - 4);
   zone->negative_ttl_ = std::min(zone->soa_->ttl, minimum);
   return std::shared_ptr<const CompiledZone>(std::move(zone));
 }

@@ -20,11 +20,12 @@ namespace petdns::zones {
 struct Node {
   static constexpr uint32_t kNoParent = UINT32_MAX;
 
-  std::string name;            // lower-cased wire name, absolute
-  std::vector<RRset> rrsets;   // sorted by type
+  std::string name;             // lower-cased wire name, absolute
+  std::vector<RRset> rrsets;    // sorted by type
   uint32_t parent = kNoParent;  // index of the parent node; the apex has none
   bool is_delegation = false;   // NS here, below the apex: a zone cut
-  bool below_delegation = false;  // some strict ancestor is a zone cut: data here is glue or occluded
+  bool below_delegation =
+      false;  // some strict ancestor is a zone cut: data here is glue or occluded
   bool has_wildcard_child = false;  // "*.<name>" exists
 
   const RRset* Find(wire::RrType type) const noexcept;
@@ -48,7 +49,7 @@ class CompiledZone {
   friend class ZoneBuilder;
   CompiledZone() = default;
 
-  std::vector<Node> nodes_;  // nodes_[0] is the apex
+  std::vector<Node> nodes_;                               // nodes_[0] is the apex
   std::unordered_map<std::string_view, uint32_t> index_;  // views into nodes_[i].name
   const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;

@@ -119,8 +119,7 @@ Result<std::shared_ptr<const CompiledZone>> LoadZoneFile(const ZoneFileOptions& 
   struct FileCloser {
     void operator()(FILE* f) const noexcept { std::fclose(f); }
   };
-  std::unique_ptr<FILE, FileCloser> stream(
-      fmemopen(text.text.data(), text.text.size(), "r"));
+  std::unique_ptr<FILE, FileCloser> stream(fmemopen(text.text.data(), text.text.size(), "r"));
   if (!stream) return MakeError(ErrorCode::kInternal, options.path + ": fmemopen failed");
 
   ldns::LdnsRdf origin(ldns_dname_new_frm_str(origin_text.c_str()));

@@ -14,9 +14,9 @@ namespace petdns::zones {
 
 struct ZoneFileOptions {
   std::string path;
-  std::string origin;            // wire name; the zone apex and the initial $ORIGIN
-  uint32_t default_ttl = 3600;   // until a $TTL line says otherwise
-  int max_errors = 50;           // stop listing after this many
+  std::string origin;           // wire name; the zone apex and the initial $ORIGIN
+  uint32_t default_ttl = 3600;  // until a $TTL line says otherwise
+  int max_errors = 50;          // stop listing after this many
 };
 
 // On failure the Error's message holds one line per problem, "path:line: reason" (a problem in an

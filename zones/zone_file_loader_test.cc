@@ -37,8 +37,8 @@ constexpr const char* kHead =
 
 TEST_F(ZoneFileLoaderTest, LoadsRecordsWithOriginAndTtl) {
   auto zone = Load(Write("z.zone", std::string(kHead) + "www IN AAAA 2001:db8::1\n"
-                                                         "$ORIGIN sub.example.test.\n"
-                                                         "x 42 IN TXT \"hi there\"\n"));
+                                                        "$ORIGIN sub.example.test.\n"
+                                                        "x 42 IN TXT \"hi there\"\n"));
   ASSERT_TRUE(zone) << zone.error().message;
   const Node* x = (*zone)->Find(*wire::NameFromText("x.sub.example.test."));
   ASSERT_NE(x, nullptr);
@@ -50,7 +50,7 @@ TEST_F(ZoneFileLoaderTest, LoadsRecordsWithOriginAndTtl) {
 TEST_F(ZoneFileLoaderTest, FollowsIncludeWithOriginAndRevertsAfterIt) {
   Write("hosts.inc", "a IN A 192.0.2.7\n");
   auto zone = Load(Write("z.zone", std::string(kHead) + "$INCLUDE hosts.inc lab.example.test.\n"
-                                                         "b IN A 192.0.2.8\n"));
+                                                        "b IN A 192.0.2.8\n"));
   ASSERT_TRUE(zone) << zone.error().message;
   EXPECT_NE((*zone)->Find(*wire::NameFromText("a.lab.example.test.")), nullptr);
   EXPECT_NE((*zone)->Find(*wire::NameFromText("b.example.test.")), nullptr);
@@ -58,9 +58,9 @@ TEST_F(ZoneFileLoaderTest, FollowsIncludeWithOriginAndRevertsAfterIt) {
 
 TEST_F(ZoneFileLoaderTest, ReportsEveryBadLineWithFileAndLine) {
   std::string path = Write("bad.zone", std::string(kHead) +
-                                           "ok IN A 192.0.2.9\n"       // line 5
-                                           "bad IN A 999.1.1.1\n"      // line 6
-                                           "worse IN BOGUS xyz\n"      // line 7
+                                           "ok IN A 192.0.2.9\n"                  // line 5
+                                           "bad IN A 999.1.1.1\n"                 // line 6
+                                           "worse IN BOGUS xyz\n"                 // line 7
                                            "out.example.com. IN A 192.0.2.1\n");  // line 8
   auto zone = Load(path);
   ASSERT_FALSE(zone);

@@ -53,24 +53,23 @@ void FilePlugin::Reload() {
   auto result = std::make_shared<Result<std::shared_ptr<const zones::CompiledZone>>>(
       MakeError(ErrorCode::kInternal, "not loaded"));
   zones::ZoneFileOptions options = options_.zone;
-  runtime_->Background([result, options] { *result = zones::LoadZoneFile(options); },
-                       [this, result] {
-                         reloading_ = false;
-                         if (*result) {
-                           zone_ = std::move(**result);
-                           ++stats_.reloads;
-                           log::Info(kLog, wire::NameToText(zone_->origin()) + ": loaded " +
-                                               std::to_string(zone_->record_count()) +
-                                               " records, serial " +
-                                               std::to_string(zone_->serial()));
-                         } else {
-                           ++stats_.reload_failures;
-                           log::Error(kLog, "reload failed, still serving serial " +
-                                                std::to_string(zone_->serial()) + ":\n" +
-                                                result->error().message);
-                         }
-                         if (std::exchange(reload_again_, false)) Reload();
-                       });
+  runtime_->Background(
+      [result, options] { *result = zones::LoadZoneFile(options); },
+      [this, result] {
+        reloading_ = false;
+        if (*result) {
+          zone_ = std::move(**result);
+          ++stats_.reloads;
+          log::Info(kLog, wire::NameToText(zone_->origin()) + ": loaded " +
+                              std::to_string(zone_->record_count()) + " records, serial " +
+                              std::to_string(zone_->serial()));
+        } else {
+          ++stats_.reload_failures;
+          log::Error(kLog, "reload failed, still serving serial " +
+                               std::to_string(zone_->serial()) + ":\n" + result->error().message);
+        }
+        if (std::exchange(reload_again_, false)) Reload();
+      });
 }
 
 chain::Outcome FilePlugin::Serve(chain::Query& q, chain::Next next) noexcept {
@@ -114,8 +113,8 @@ chain::Outcome FilePlugin::Transfer(chain::Query& q) noexcept {
         continue;
       }
       flush();
-      (void)writer.AppendRecord(wire::Section::kAnswer, owner, rrset.type, rrset.rclass,
-                                rrset.ttl, zones::RRset::Bytes(rdata));
+      (void)writer.AppendRecord(wire::Section::kAnswer, owner, rrset.type, rrset.rclass, rrset.ttl,
+                                zones::RRset::Bytes(rdata));
     }
   };
   put(zone.origin(), zone.soa());

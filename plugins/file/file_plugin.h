@@ -22,9 +22,9 @@
 namespace petdns::plugins::file {
 
 struct FileOptions {
-  zones::ZoneFileOptions zone;  // path (absolute) and origin
+  zones::ZoneFileOptions zone;                      // path (absolute) and origin
   std::chrono::milliseconds reload_interval{1000};  // 0: reload on SIGHUP only
-  CidrSet transfer_to;                               // who may AXFR
+  CidrSet transfer_to;                              // who may AXFR
 };
 
 // Counters, read by tests (and the metrics plugin later).

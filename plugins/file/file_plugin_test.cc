@@ -131,15 +131,18 @@ TEST_F(FilePluginTest, RefusesTransfersOverUdpAndToOthers) {
   auto plugin = Build();
   ASSERT_TRUE(plugin);
   EXPECT_EQ(Ask(**plugin, "example.test.", RrType::kAxfr)[0].rcode, 5);
-  EXPECT_EQ(Ask(**plugin, "example.test.", RrType::kAxfr, listener::Transport::kTcp,
-                "192.0.2.77")[0].rcode, 5);
+  EXPECT_EQ(
+      Ask(**plugin, "example.test.", RrType::kAxfr, listener::Transport::kTcp, "192.0.2.77")[0]
+          .rcode,
+      5);
   auto& file = static_cast<FilePlugin&>(**plugin);
   EXPECT_EQ(file.stats().transfers_refused, 2u);
 }
 
 TEST_F(FilePluginTest, SplitsLargeTransfersIntoSeveralMessages) {
   std::string zone = kZoneV1;
-  for (int i = 0; i < 2000; ++i) zone += "h" + std::to_string(i) + " IN A 10.0.7." + std::to_string(i % 250) + "\n";
+  for (int i = 0; i < 2000; ++i)
+    zone += "h" + std::to_string(i) + " IN A 10.0.7." + std::to_string(i % 250) + "\n";
   WriteZone(zone);
   auto plugin = Build();
   ASSERT_TRUE(plugin);
@@ -159,8 +162,7 @@ TEST_F(FilePluginTest, SetupReportsBadZoneWithLine) {
   WriteZone(std::string(kZoneV1) + "oops IN A nope\n");
   auto plugin = Build();
   ASSERT_FALSE(plugin);
-  EXPECT_NE(plugin.error().message.find("z.zone:6: "), std::string::npos)
-      << plugin.error().message;
+  EXPECT_NE(plugin.error().message.find("z.zone:6: "), std::string::npos) << plugin.error().message;
 }
 
 TEST_F(FilePluginTest, SetupReportsUnknownKeysWithPosition) {

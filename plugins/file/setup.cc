@@ -21,8 +21,8 @@ Result<chain::PluginPtr> Setup(chain::SetupContext& ctx, const toml::table& tabl
   // The zone: `origin`, else the block's only zone.
   std::string origin;
   if (origin_text) {
-    auto wire = wire::NameFromText(*origin_text == "." ? "." : *origin_text +
-                                   (origin_text->ends_with('.') ? "" : "."));
+    auto wire = wire::NameFromText(
+        *origin_text == "." ? "." : *origin_text + (origin_text->ends_with('.') ? "" : "."));
     if (!wire) {
       reader.AddError("origin", wire.error().message);
     } else {
@@ -40,8 +40,8 @@ Result<chain::PluginPtr> Setup(chain::SetupContext& ctx, const toml::table& tabl
       inside = inside || (zone_wire && wire::IsSubdomain(origin, wire::LowerName(*zone_wire)));
     }
     if (!inside) {
-      reader.AddError("origin", "zone " + wire::NameToText(origin) +
-                                    " is not inside the block's zones");
+      reader.AddError("origin",
+                      "zone " + wire::NameToText(origin) + " is not inside the block's zones");
     }
   }
   auto cidrs = CidrSet::Parse(transfer_to.value_or(std::vector<std::string>{"127.0.0.0/8", "::1"}));

@@ -64,7 +64,8 @@ void KubernetesPlugin::StartRebuild() {
   // The snapshot copies shared pointers only; the build reads it on a pool thread while the
   // state keeps changing on the loop.
   auto snapshot = std::make_shared<ClusterState::Snapshot>(state_.snapshot());
-  auto result = std::make_shared<Result<ClusterZones>>(MakeError(ErrorCode::kInternal, "not built"));
+  auto result =
+      std::make_shared<Result<ClusterZones>>(MakeError(ErrorCode::kInternal, "not built"));
   uint32_t serial = NextSerial();
   RecordOptions options = options_.records;
   runtime_->Background(
@@ -124,7 +125,8 @@ bool KubernetesPlugin::ServeInsecurePod(chain::Query& q, const zones::CompiledZo
   if (valid) {
     size_t dashes = static_cast<size_t>(std::count(label.begin(), label.end(), '-'));
     bool ipv4 = dashes == 3 && label.find("--") == std::string_view::npos;
-    for (size_t i = 0; i < label.size(); ++i) text[i] = label[i] == '-' ? (ipv4 ? '.' : ':') : label[i];
+    for (size_t i = 0; i < label.size(); ++i)
+      text[i] = label[i] == '-' ? (ipv4 ? '.' : ':') : label[i];
     text[label.size()] = 0;
     family = ipv4 ? AF_INET : AF_INET6;
     valid = inet_pton(family, text, bytes) == 1;
@@ -143,7 +145,8 @@ bool KubernetesPlugin::ServeInsecurePod(chain::Query& q, const zones::CompiledZo
   }
   pod_rrset_.type = type;
   pod_rrset_.ttl = options_.records.ttl;
-  pod_rrset_.rdatas.front().assign(reinterpret_cast<const char*>(bytes), family == AF_INET ? 4 : 16);
+  pod_rrset_.rdatas.front().assign(reinterpret_cast<const char*>(bytes),
+                                   family == AF_INET ? 4 : 16);
   answer.answer.push_back({q.qname_as_received(), &pod_rrset_, pod_rrset_.ttl});
   q.Reply(answer);
   return true;
@@ -167,8 +170,8 @@ chain::Outcome KubernetesPlugin::Serve(chain::Query& q, chain::Next next) noexce
     return q.ReplyRcode(wire::Rcode::kRefused);
   }
   const zones::CompiledZone& zone = *zones->zones[index];
-  if (options_.records.pods == PodMode::kInsecure && index < options_.records.forward_zones.size() &&
-      ServeInsecurePod(q, zone)) {
+  if (options_.records.pods == PodMode::kInsecure &&
+      index < options_.records.forward_zones.size() && ServeInsecurePod(q, zone)) {
     return chain::Outcome::kReplied;
   }
   zones::Answer& answer = q.NewAnswer();

@@ -30,8 +30,10 @@ class MarkerPlugin final : public chain::Plugin {
 };
 
 json Service(const char* name, const char* ns, const char* cluster_ip) {
-  return {{"metadata", {{"name", name}, {"namespace", ns}}},
-          {"spec", {{"clusterIP", cluster_ip}, {"ports", json::array({{{"name", "http"}, {"port", 80}}})}}}};
+  return {
+      {"metadata", {{"name", name}, {"namespace", ns}}},
+      {"spec",
+       {{"clusterIP", cluster_ip}, {"ports", json::array({{{"name", "http"}, {"port", 80}}})}}}};
 }
 
 class KubernetesPluginTest : public ::testing::Test {
@@ -51,7 +53,8 @@ class KubernetesPluginTest : public ::testing::Test {
     EXPECT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
     sink_.messages.clear();
     sockaddr_in peer{};
-    listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer), listener::Transport::kUdp};
+    listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer),
+                                listener::Transport::kUdp};
     chain::Query q(request_, packet_, client, sink_, *scratch_, 1232);
     chain::Plugin* chain[] = {&plugin, &marker_};
     chain::Next next{std::span<chain::Plugin* const>(chain)};
@@ -75,7 +78,8 @@ TEST_F(KubernetesPluginTest, ServFailsUntilSyncedThenAnswers) {
   // Partial data: known names answer, unknown ones are SERVFAIL rather than NXDOMAIN.
   auto known = Ask(*plugin, "web.default.svc.cluster.local.", RrType::kA);
   EXPECT_EQ(known.rcode, 0);
-  EXPECT_EQ(known.answer, std::vector<std::string>{"web.default.svc.cluster.local. 5 IN A 10.96.0.5"});
+  EXPECT_EQ(known.answer,
+            std::vector<std::string>{"web.default.svc.cluster.local. 5 IN A 10.96.0.5"});
   EXPECT_EQ(Ask(*plugin, "nope.default.svc.cluster.local.", RrType::kA).rcode, 2);
   SyncAll(*plugin, {Service("web", "default", "10.96.0.5")});
   EXPECT_TRUE(plugin->synced());
@@ -133,7 +137,8 @@ TEST_F(KubernetesPluginTest, InsecurePodsAnswerAnyWellFormedAddress) {
   auto plugin = Make(options);
   SyncAll(*plugin);
   auto v4 = Ask(*plugin, "10-244-1-7.default.pod.cluster.local.", RrType::kA);
-  EXPECT_EQ(v4.answer, std::vector<std::string>{"10-244-1-7.default.pod.cluster.local. 5 IN A 10.244.1.7"});
+  EXPECT_EQ(v4.answer,
+            std::vector<std::string>{"10-244-1-7.default.pod.cluster.local. 5 IN A 10.244.1.7"});
   auto v6 = Ask(*plugin, "fd00--1.default.pod.cluster.local.", RrType::kAaaa);
   EXPECT_EQ(v6.answer.size(), 1u);
   auto nodata = Ask(*plugin, "10-244-1-7.default.pod.cluster.local.", RrType::kAaaa);

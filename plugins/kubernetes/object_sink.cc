@@ -4,10 +4,14 @@ namespace petdns::plugins::kubernetes {
 
 std::string_view ResourceName(Resource resource) noexcept {
   switch (resource) {
-    case Resource::kServices: return "services";
-    case Resource::kEndpointSlices: return "endpointslices";
-    case Resource::kPods: return "pods";
-    case Resource::kNamespaces: return "namespaces";
+    case Resource::kServices:
+      return "services";
+    case Resource::kEndpointSlices:
+      return "endpointslices";
+    case Resource::kPods:
+      return "pods";
+    case Resource::kNamespaces:
+      return "namespaces";
   }
   return "?";
 }

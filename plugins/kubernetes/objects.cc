@@ -153,7 +153,8 @@ Result<EndpointSlice> DecodeEndpointSlice(const json& object) {
     if (!endpoints->is_array()) return Invalid("EndpointSlice", object, "endpoints: not a list");
     for (const json& e : *endpoints) {
       Endpoint endpoint;
-      if (const json* addresses = Field(e, "addresses"); addresses != nullptr && addresses->is_array()) {
+      if (const json* addresses = Field(e, "addresses");
+          addresses != nullptr && addresses->is_array()) {
         for (const json& a : *addresses) {
           if (a.is_string()) endpoint.addresses.push_back(a.get<std::string>());
         }

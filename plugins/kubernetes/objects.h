@@ -5,10 +5,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "server/common/error.h"
 
@@ -40,9 +39,9 @@ struct Service {
 
 struct Endpoint {
   std::vector<std::string> addresses;
-  bool ready = true;        // conditions.ready; absent means ready
-  std::string hostname;     // endpoints[].hostname, may be empty
-  std::string target_pod;   // targetRef.name when targetRef.kind is Pod
+  bool ready = true;       // conditions.ready; absent means ready
+  std::string hostname;    // endpoints[].hostname, may be empty
+  std::string target_pod;  // targetRef.name when targetRef.kind is Pod
 };
 
 struct EndpointPort {

@@ -36,7 +36,8 @@ TEST(DecodeService, NamesTheObjectInErrors) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "Service prod/web: spec.ports[0].port: not a port number");
   EXPECT_FALSE(DecodeService(json::parse(R"({"spec":{}})")));
-  EXPECT_FALSE(DecodeService(json::parse(R"({"metadata":{"name":"e"},"spec":{"type":"ExternalName"}})")));
+  EXPECT_FALSE(
+      DecodeService(json::parse(R"({"metadata":{"name":"e"},"spec":{"type":"ExternalName"}})")));
 }
 
 TEST(DecodeEndpointSlice, ReadsConditionsHostnamesAndPorts) {

@@ -24,7 +24,9 @@ struct Address {
   std::array<uint8_t, 16> bytes{};
   size_t length = 0;  // 4 or 16; 0 when not an address
   RrType type() const { return length == 4 ? RrType::kA : RrType::kAaaa; }
-  std::string rdata() const { return std::string(reinterpret_cast<const char*>(bytes.data()), length); }
+  std::string rdata() const {
+    return std::string(reinterpret_cast<const char*>(bytes.data()), length);
+  }
 };
 
 Address ParseAddress(std::string_view text) {
@@ -53,7 +55,8 @@ bool Prepend(std::string_view label, std::string_view suffix, std::string& out) 
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -175,7 +178,8 @@ std::string ReverseNameOf(const Address& a) {
 
 // SOA rdata naming ns.dns.<zone> and hostmaster.<zone>; MINIMUM is the negative TTL.
 std::string SoaRdata(std::string_view zone, uint32_t serial, uint32_t negative_ttl) {
-  std::string soa = Absolute(Relative({"ns", "dns"}), zone) + Absolute(Relative({"hostmaster"}), zone);
+  std::string soa =
+      Absolute(Relative({"ns", "dns"}), zone) + Absolute(Relative({"hostmaster"}), zone);
   std::array<uint8_t, 20> numbers{};
   wire::WriteU32(numbers.data(), serial);
   wire::WriteU32(numbers.data() + 4, 7200);    // refresh

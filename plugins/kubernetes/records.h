@@ -22,9 +22,9 @@ struct RecordOptions {
   uint32_t ttl = 5;
   uint32_t negative_ttl = 5;  // SOA MINIMUM and TTL: how long NXDOMAIN/NODATA may be cached
   PodMode pods = PodMode::kDisabled;
-  bool endpoint_pod_names = false;    // name endpoints without hostname after their pod
-  bool ignore_empty_service = false;  // ClusterIP services with no ready endpoint: NXDOMAIN
-  std::vector<std::string> namespaces;  // exposed namespaces; empty: all
+  bool endpoint_pod_names = false;        // name endpoints without hostname after their pod
+  bool ignore_empty_service = false;      // ClusterIP services with no ready endpoint: NXDOMAIN
+  std::vector<std::string> namespaces;    // exposed namespaces; empty: all
   std::vector<std::string> ns_addresses;  // A/AAAA of ns.dns.<zone>; empty: 127.0.0.1
 };
 
@@ -36,7 +36,7 @@ struct ClusterZones {
 };
 
 [[nodiscard]] Result<ClusterZones> BuildClusterZones(const ClusterState::Snapshot& snapshot,
-                                                    const RecordOptions& options, uint32_t serial);
+                                                     const RecordOptions& options, uint32_t serial);
 
 // The endpoint name CoreDNS uses for an address without hostname: "10-0-0-1", "2001-db8--1";
 // an IPv6 name ending in "-" gets a trailing "0".

@@ -101,9 +101,12 @@ TEST_F(RecordsTest, StablePetNamesResolve) {
 }
 
 TEST_F(RecordsTest, HeadlessSrvHasOneRecordPerEndpointAndPort) {
-  EXPECT_EQ(Ask("nginx.default.svc.cluster.local.", RrType::kSrv),
-            (Lines{"nginx.default.svc.cluster.local. SRV 50 8080 10-244-3-3.nginx.default.svc.cluster.local.",
-                   "nginx.default.svc.cluster.local. SRV 50 8080 web-0.nginx.default.svc.cluster.local."}));
+  EXPECT_EQ(
+      Ask("nginx.default.svc.cluster.local.", RrType::kSrv),
+      (Lines{
+          "nginx.default.svc.cluster.local. SRV 50 8080 "
+          "10-244-3-3.nginx.default.svc.cluster.local.",
+          "nginx.default.svc.cluster.local. SRV 50 8080 web-0.nginx.default.svc.cluster.local."}));
   EXPECT_EQ(Ask("_web._tcp.nginx.default.svc.cluster.local.", RrType::kSrv).size(), 2u);
   EXPECT_EQ(answer_.additional.size(), 2u);  // glue A for each target
   Ask("_web._udp.nginx.default.svc.cluster.local.", RrType::kSrv);
@@ -226,8 +229,9 @@ TEST_F(RecordsTest, VerifiedPodsAndEndpointPodNamesAndNamespaceFilter) {
 }
 
 TEST_F(RecordsTest, IgnoreEmptyServiceHidesClusterIpWithoutEndpoints) {
-  state_.Apply(Resource::kEndpointSlices, WatchEventType::kDeleted,
-               nlohmann::json::parse(R"({"metadata":{"name":"kube-dns-1","namespace":"kube-system"}})"));
+  state_.Apply(
+      Resource::kEndpointSlices, WatchEventType::kDeleted,
+      nlohmann::json::parse(R"({"metadata":{"name":"kube-dns-1","namespace":"kube-system"}})"));
   options_.ignore_empty_service = true;
   Build();
   Ask("kube-dns.kube-system.svc.cluster.local.", RrType::kA);

@@ -25,7 +25,7 @@ std::string JoinErrors(const std::string& a, const std::string& b) {
 
 // Builds one chain per server block. With a null runtime nothing is started (petdns check).
 Result<std::vector<std::unique_ptr<chain::Chain>>> BuildChains(const config::Config& config,
-                                                                chain::Runtime* runtime) {
+                                                               chain::Runtime* runtime) {
   std::vector<std::unique_ptr<chain::Chain>> chains;
   std::string errors;
   for (const config::ServerBlock& block : config.servers) {

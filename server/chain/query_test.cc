@@ -18,7 +18,8 @@ using wire::RrType;
 
 // A zone with big RRsets at big.t. (40 A, 60 AAAA records) and a small one at ns.t.
 std::shared_ptr<const zones::CompiledZone> BigZone() {
-  std::string text = "@ 60 IN SOA ns hostmaster 1 60 60 60 60\n@ 60 IN NS ns\nns 60 IN A 192.0.2.1\n";
+  std::string text =
+      "@ 60 IN SOA ns hostmaster 1 60 60 60 60\n@ 60 IN NS ns\nns 60 IN A 192.0.2.1\n";
   for (int i = 1; i <= 40; ++i) text += "big 60 IN A 10.0.0." + std::to_string(i) + "\n";
   for (int i = 1; i <= 60; ++i) text += "big 60 IN AAAA 2001:db8::" + std::to_string(i) + "\n";
   return petdns::testing::ZoneFromText("t.", text);

@@ -3,11 +3,11 @@
 // Main thread only.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <span>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "server/chain/plugin.h"
 #include "server/chain/runtime.h"

@@ -37,13 +37,16 @@ Result<CidrSet> CidrSet::Parse(const std::vector<std::string>& prefixes) {
     if (inet_pton(AF_INET, address.c_str(), p.bytes.data()) == 1) {
       p.family = AF_INET;
       if (bits < 0) bits = 32;
-      if (bits > 32) return MakeError(ErrorCode::kInvalidArgument, "prefix too long in '" + text + "'");
+      if (bits > 32)
+        return MakeError(ErrorCode::kInvalidArgument, "prefix too long in '" + text + "'");
     } else if (inet_pton(AF_INET6, address.c_str(), p.bytes.data()) == 1) {
       p.family = AF_INET6;
       if (bits < 0) bits = 128;
-      if (bits > 128) return MakeError(ErrorCode::kInvalidArgument, "prefix too long in '" + text + "'");
+      if (bits > 128)
+        return MakeError(ErrorCode::kInvalidArgument, "prefix too long in '" + text + "'");
     } else {
-      return MakeError(ErrorCode::kInvalidArgument, "'" + text + "' is not an IP address or prefix");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + text + "' is not an IP address or prefix");
     }
     p.bits = bits;
     set.prefixes_.push_back(p);
@@ -57,8 +60,8 @@ bool CidrSet::Contains(const sockaddr* address) const noexcept {
   int family = address->sa_family;
   uint8_t mapped[4];
   if (family == AF_INET) {
-    bytes = reinterpret_cast<const uint8_t*>(
-        &reinterpret_cast<const sockaddr_in*>(address)->sin_addr);
+    bytes =
+        reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(address)->sin_addr);
   } else if (family == AF_INET6) {
     const auto* a6 = reinterpret_cast<const sockaddr_in6*>(address);
     bytes = a6->sin6_addr.s6_addr;

@@ -1,7 +1,7 @@
 // Error values for the control plane and for fallible data-path helpers.
-// tl::expected is not packaged in Debian 12, so Result<T> is a small expected-like type with the same
-// spelling (value(), error(), has_value(), operator bool, operator*, ->) so it can become std::expected later.
-// Thread-safe as any value type.
+// tl::expected is not packaged in Debian 12, so Result<T> is a small expected-like type with the
+// same spelling (value(), error(), has_value(), operator bool, operator*, ->) so it can become
+// std::expected later. Thread-safe as any value type.
 #pragma once
 
 #include <string>
@@ -32,9 +32,10 @@ struct Unexpected {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit like expected
+  Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit like expected
   Result(Unexpected u) : state_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT
-  Result(Error e) : state_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
+  Result(Error e) : state_(std::in_place_index<1>, std::move(e)) {}             // NOLINT
 
   bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }

@@ -12,10 +12,14 @@ std::atomic<Level> g_level{Level::kInfo};
 
 constexpr std::string_view LevelTag(Level level) {
   switch (level) {
-    case Level::kDebug: return "[DEBUG] ";
-    case Level::kInfo: return "[INFO] ";
-    case Level::kWarning: return "[WARNING] ";
-    case Level::kError: return "[ERROR] ";
+    case Level::kDebug:
+      return "[DEBUG] ";
+    case Level::kInfo:
+      return "[INFO] ";
+    case Level::kWarning:
+      return "[WARNING] ";
+    case Level::kError:
+      return "[ERROR] ";
   }
   return "[?] ";
 }

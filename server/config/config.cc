@@ -331,7 +331,8 @@ Config Validate(std::shared_ptr<const toml::table> document, const std::string& 
   return config;
 }
 
-Result<std::shared_ptr<const toml::table>> ParseToml(std::string_view text, const std::string& path) {
+Result<std::shared_ptr<const toml::table>> ParseToml(std::string_view text,
+                                                     const std::string& path) {
   try {
     return std::make_shared<const toml::table>(toml::parse(text, path));
   } catch (const toml::parse_error& e) {

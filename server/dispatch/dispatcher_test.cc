@@ -49,7 +49,8 @@ class DispatcherTest : public ::testing::Test {
 
   std::vector<std::vector<uint8_t>> Send(const std::vector<uint8_t>& packet) {
     sink_.messages.clear();
-    listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_), listener::Transport::kUdp};
+    listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_),
+                                listener::Transport::kUdp};
     dispatcher_.HandlePacket(packet, client, sink_);
     return sink_.messages;
   }

@@ -1,7 +1,7 @@
 // The boundary between the network front ends (UDP/TCP listeners) and DNS processing.
 // A listener calls PacketHandler::HandlePacket on its worker loop for every datagram or TCP frame;
-// the handler writes zero or more whole DNS messages back through the ResponseSink before returning.
-// No libuv types appear here, so DNS code never includes <uv.h>.
+// the handler writes zero or more whole DNS messages back through the ResponseSink before
+// returning. No libuv types appear here, so DNS code never includes <uv.h>.
 #pragma once
 
 #include <sys/socket.h>

@@ -37,7 +37,8 @@ TEST_F(LoopRuntimeTest, AfterFiresOnceAndMayRescheduleItself) {
   };
   runtime_->After(milliseconds(1), tick);
   ASSERT_TRUE(RunLoopUntil(loop_.get(), [&] { return count == 3; }));
-  RunLoopUntil(loop_.get(), [] { return false; }, milliseconds(20));
+  RunLoopUntil(
+      loop_.get(), [] { return false; }, milliseconds(20));
   EXPECT_EQ(count, 3);
 }
 

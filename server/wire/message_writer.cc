@@ -31,7 +31,8 @@ void MessageWriter::BeginHeaderOnly(uint16_t id, uint16_t request_flags) noexcep
   compression_entries_ = 0;
   extended_rcode_ = 0;
   reserved_ = 0;
-  uint16_t out_flags = flags::kQr | (request_flags & (flags::kOpcodeMask | flags::kRd | flags::kCd));
+  uint16_t out_flags =
+      flags::kQr | (request_flags & (flags::kOpcodeMask | flags::kRd | flags::kCd));
   WriteU16(buffer_.data(), id);
   WriteU16(buffer_.data() + 2, out_flags);
   std::memset(buffer_.data() + 4, 0, 8);

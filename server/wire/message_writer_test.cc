@@ -46,8 +46,9 @@ TEST_F(MessageWriterTest, CompressesOwnerEqualToQuestionToOffset12) {
 TEST_F(MessageWriterTest, CompressesSuffixesInsideRdata) {
   Begin("example.org.", RrType::kMx);
   std::string mx = std::string("\0\12", 2) + *NameFromText("mail.example.org.");
-  ASSERT_TRUE(writer_.AppendRecord(Section::kAnswer, *NameFromText("example.org."), RrType::kMx, 1,
-                                   60, std::span(reinterpret_cast<const uint8_t*>(mx.data()), mx.size())));
+  ASSERT_TRUE(
+      writer_.AppendRecord(Section::kAnswer, *NameFromText("example.org."), RrType::kMx, 1, 60,
+                           std::span(reinterpret_cast<const uint8_t*>(mx.data()), mx.size())));
   // owner (2) + fixed (10) + preference (2) + "mail" label (5) + pointer (2)
   EXPECT_EQ(writer_.size(), kHeaderSize + 13 + 4 + 2 + 10 + 2 + 5 + 2);
   EXPECT_EQ(Parse(writer_.Message()).answer,
@@ -58,9 +59,11 @@ TEST_F(MessageWriterTest, RefusesRecordsPastTheLimitAndLeavesMessageUnchanged) {
   Begin("a.example.", RrType::kA);
   writer_.SetLimit(writer_.size() + 16 + 5);  // room for one compressed A record only
   auto rdata = A(1);
-  ASSERT_TRUE(writer_.AppendRecord(Section::kAnswer, *NameFromText("a.example."), RrType::kA, 1, 1, rdata));
+  ASSERT_TRUE(
+      writer_.AppendRecord(Section::kAnswer, *NameFromText("a.example."), RrType::kA, 1, 1, rdata));
   size_t before = writer_.size();
-  EXPECT_FALSE(writer_.AppendRecord(Section::kAnswer, *NameFromText("a.example."), RrType::kA, 1, 1, rdata));
+  EXPECT_FALSE(
+      writer_.AppendRecord(Section::kAnswer, *NameFromText("a.example."), RrType::kA, 1, 1, rdata));
   EXPECT_EQ(writer_.size(), before);
   EXPECT_EQ(writer_.Count(Section::kAnswer), 1);
 }
@@ -69,7 +72,8 @@ TEST_F(MessageWriterTest, RollbackUndoesRecordsAndCounts) {
   Begin("a.example.", RrType::kA);
   auto mark = writer_.Mark();
   auto rdata = A(2);
-  ASSERT_TRUE(writer_.AppendRecord(Section::kAuthority, *NameFromText("b.example."), RrType::kA, 1, 1, rdata));
+  ASSERT_TRUE(writer_.AppendRecord(Section::kAuthority, *NameFromText("b.example."), RrType::kA, 1,
+                                   1, rdata));
   writer_.Rollback(mark);
   EXPECT_EQ(writer_.Count(Section::kAuthority), 0);
   auto parsed = Parse(writer_.Message());

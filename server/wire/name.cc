@@ -96,9 +96,11 @@ Result<std::string> NameFromText(std::string_view text, std::string_view origin)
   std::string label;
   bool absolute = false;
   auto flush = [&]() -> Status {
-    if (label.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty label in '" + std::string(text) + "'");
+    if (label.empty())
+      return MakeError(ErrorCode::kInvalidArgument, "empty label in '" + std::string(text) + "'");
     if (label.size() > kMaxLabelLength) {
-      return MakeError(ErrorCode::kInvalidArgument, "label longer than 63 bytes in '" + std::string(text) + "'");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "label longer than 63 bytes in '" + std::string(text) + "'");
     }
     wire.push_back(static_cast<char>(label.size()));
     wire += label;
@@ -112,13 +114,16 @@ Result<std::string> NameFromText(std::string_view text, std::string_view origin)
           std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
           std::isdigit(static_cast<unsigned char>(text[i + 3]))) {
         int v = (text[i + 1] - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
-        if (v > 255) return MakeError(ErrorCode::kInvalidArgument, "bad escape in '" + std::string(text) + "'");
+        if (v > 255)
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "bad escape in '" + std::string(text) + "'");
         label.push_back(static_cast<char>(v));
         i += 3;
       } else if (i + 1 < text.size()) {
         label.push_back(text[++i]);
       } else {
-        return MakeError(ErrorCode::kInvalidArgument, "dangling backslash in '" + std::string(text) + "'");
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "dangling backslash in '" + std::string(text) + "'");
       }
     } else if (c == '.') {
       if (auto st = flush(); !st) return st.error();
@@ -130,14 +135,16 @@ Result<std::string> NameFromText(std::string_view text, std::string_view origin)
   if (!absolute) {
     if (auto st = flush(); !st) return st.error();
     if (origin.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "relative name '" + std::string(text) + "' without an origin");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "relative name '" + std::string(text) + "' without an origin");
     }
     wire += origin;
   } else {
     wire.push_back('\0');
   }
   if (wire.size() > kMaxNameLength) {
-    return MakeError(ErrorCode::kInvalidArgument, "name longer than 255 bytes: '" + std::string(text) + "'");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "name longer than 255 bytes: '" + std::string(text) + "'");
   }
   return wire;
 }

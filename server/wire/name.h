@@ -45,8 +45,8 @@ int LabelCount(std::string_view name) noexcept;
 // The name with its first `n` labels removed ("a.b.c." minus 1 → "b.c.").
 std::string_view StripLabels(std::string_view name, int n) noexcept;
 
-// Presentation form ↔ wire form. FromText accepts absolute names ("example.org.") and names relative
-// to `origin` when it does not end in a dot; "\." and "\DDD" escapes are honoured.
+// Presentation form ↔ wire form. FromText accepts absolute names ("example.org.") and names
+// relative to `origin` when it does not end in a dot; "\." and "\DDD" escapes are honoured.
 [[nodiscard]] Result<std::string> NameFromText(std::string_view text, std::string_view origin = {});
 std::string NameToText(std::string_view wire);
 

@@ -19,7 +19,8 @@ TEST(ReadName, ReadsUncompressedName) {
 }
 
 TEST(ReadName, FollowsBackwardPointerAndResumesAfterIt) {
-  std::vector<uint8_t> msg = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 3, 'w', 'w', 'w', 0xC0, 0x00};
+  std::vector<uint8_t> msg = {7, 'e', 'x', 'a', 'm', 'p',  'l', 'e',
+                              0, 3,   'w', 'w', 'w', 0xC0, 0x00};
   size_t offset = 9;
   NameBuffer name;
   ASSERT_TRUE(ReadName(msg, offset, name));

@@ -43,10 +43,10 @@ class RecordingSink final : public listener::ResponseSink {
 struct ParsedResponse {
   bool ok = false;  // ldns could parse it
   uint16_t id = 0;
-  int rcode = 0;    // including extended bits from the OPT record
+  int rcode = 0;  // including extended bits from the OPT record
   bool aa = false, tc = false, rd = false, qr = false;
   size_t size = 0;
-  std::string question;  // "www.example.org. IN A"
+  std::string question;                                    // "www.example.org. IN A"
   std::vector<std::string> answer, authority, additional;  // OPT left out of additional
   bool has_opt = false;
   uint16_t opt_payload = 0;
