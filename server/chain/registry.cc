@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "plugins/file/setup.h"
+#include "plugins/kubernetes/setup.h"
 #include "server/chain/setup_context.h"
 
 namespace petdns::chain {
@@ -11,6 +12,7 @@ namespace {
 namespace p = petdns::plugins;
 
 constexpr PluginSpec kPlugins[] = {
+    {"kubernetes", &p::kubernetes::Setup},
     {"file", &p::file::Setup},
 };
 

@@ -6,6 +6,9 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+
+#include "server/http/http_client.h"
 
 namespace petdns::chain {
 
@@ -24,6 +27,9 @@ class Runtime {
     (void)delay;
     Background([] {}, std::move(fn));
   }
+  // An HTTP client driven by the main loop (the Kubernetes API source uses it); null when the
+  // runtime has none.
+  virtual std::unique_ptr<http::HttpClient> NewHttpClient() { return nullptr; }
 };
 
 }  // namespace petdns::chain

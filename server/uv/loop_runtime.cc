@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "server/common/log.h"
+#include "server/uv/curl_client.h"
 
 namespace petdns::uv {
 namespace {
@@ -89,6 +90,15 @@ void LoopRuntime::After(std::chrono::milliseconds delay, std::function<void()> f
     return;
   }
   timers_.push_back(std::move(timer));
+}
+
+std::unique_ptr<http::HttpClient> LoopRuntime::NewHttpClient() {
+  auto client = CurlClient::Create(loop_);
+  if (!client) {
+    log::Error(kLog, "http client: " + client.error().message);
+    return nullptr;
+  }
+  return std::move(*client);
 }
 
 void LoopRuntime::Background(std::function<void()> work, std::function<void()> done) {

@@ -30,6 +30,7 @@ class LoopRuntime : public chain::Runtime {
   void Background(std::function<void()> work, std::function<void()> done) override;
   void OnReloadSignal(std::function<void()> fn) override;
   void After(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  std::unique_ptr<http::HttpClient> NewHttpClient() override;
   // Calls fn on the loop when the process gets SIGTERM or SIGINT. Several callbacks are allowed;
   // they run in registration order.
   void OnTerminate(std::function<void()> fn);
