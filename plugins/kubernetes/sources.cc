@@ -27,11 +27,7 @@ class ManifestSourceAdapter final : public Source {
 class ApiSourceAdapter final : public Source {
  public:
   explicit ApiSourceAdapter(std::unique_ptr<api::ApiSource> source) : source_(std::move(source)) {}
-  void Start() override {
-    log::Info(kLog, "watching the Kubernetes API at " + source_->endpoint().server_url + " (" +
-                        source_->endpoint().source + ")");
-    source_->Start();
-  }
+  void Start() override { source_->Start(); }
   void Stop() override { source_->Stop(); }
 
  private:
