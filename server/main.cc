@@ -1,10 +1,12 @@
-// petdns: `petdns serve|check|version`. Each subcommand prints its own --help.
+// petdns: `petdns serve|check|peer-finder|version`. Each subcommand prints its own --help.
+// Invoked as `peer-finder` (argv[0]'s basename), the binary is the peer-finder client.
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "client/main_peer_finder.h"
 #include "server/app/server.h"
 #include "server/common/log.h"
 #include "server/config/config.h"
@@ -17,6 +19,8 @@ constexpr std::string_view kUsage =
     "Usage:\n"
     "  petdns serve --config FILE   serve DNS as FILE (TOML) says, until SIGTERM/SIGINT\n"
     "  petdns check --config FILE   validate FILE and all data it names, print every error\n"
+    "  petdns peer-finder [flags]   find StatefulSet peers in DNS and run scripts on changes\n"
+    "                               (also installed as `peer-finder`; see docs/peer-finder.md)\n"
     "  petdns version               print the version\n"
     "\n"
     "Run 'petdns COMMAND --help' for a command's options.\n";
@@ -133,6 +137,12 @@ int Version(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 0 && argv[0] != nullptr) {
+    std::string_view self = argv[0];
+    if (self.substr(self.rfind('/') + 1) == "peer-finder") {
+      return petdns::client::RunPeerFinder(argc, argv);
+    }
+  }
   if (argc < 2) {
     Print(stderr, kUsage);
     return 2;
@@ -141,6 +151,7 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 2, argv + argc);
   if (command == "serve") return Serve(args);
   if (command == "check") return Check(args);
+  if (command == "peer-finder") return petdns::client::RunPeerFinder(argc - 1, argv + 1);
   if (command == "version" || command == "--version") return Version(args);
   if (command == "-h" || command == "--help" || command == "help") {
     Print(stdout, kUsage);

@@ -68,11 +68,14 @@ void KubernetesPlugin::StartRebuild() {
       std::make_shared<Result<ClusterZones>>(MakeError(ErrorCode::kInternal, "not built"));
   uint32_t serial = NextSerial();
   RecordOptions options = options_.records;
+  auto build_time = std::make_shared<std::chrono::steady_clock::duration>();
   runtime_->Background(
-      [snapshot, result, options, serial] {
+      [snapshot, result, options, serial, build_time] {
+        auto start = std::chrono::steady_clock::now();
         *result = BuildClusterZones(*snapshot, options, serial);
+        *build_time = std::chrono::steady_clock::now() - start;
       },
-      [this, result] {
+      [this, result, build_time] {
         rebuilding_ = false;
         if (*result) {
           bool first = zones_ == nullptr;
@@ -80,8 +83,10 @@ void KubernetesPlugin::StartRebuild() {
           ++stats_.rebuilds;
           stats_.last_rebuild = std::chrono::steady_clock::now();
           if (first || log::Enabled(log::Level::kDebug)) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*build_time).count();
             log::Info(kLog, "serving " + std::to_string(zones_->services) + " services, " +
-                                std::to_string(zones_->endpoints) + " endpoints");
+                                std::to_string(zones_->endpoints) + " endpoints (built in " +
+                                std::to_string(ms) + " ms)");
           }
         } else {
           ++stats_.rebuild_failures;
