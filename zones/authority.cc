@@ -43,8 +43,8 @@ bool Contains(const std::vector<AnswerRRset>& section, const RRset* rrset) {
                      [&](const AnswerRRset& a) { return a.rrset == rrset; });
 }
 
-void AddNegativeSoa(const CompiledZone& zone, Answer& out) {
-  out.authority.push_back({zone.origin(), &zone.soa(), zone.negative_ttl()});
+void AddNegativeSoa(const NegativeAuthority& authority, Answer& out) {
+  if (authority.soa != nullptr) out.authority.push_back({authority.owner, authority.soa, authority.ttl});
 }
 
 void AddAddressesOf(const CompiledZone& zone, std::string_view target, bool allow_glue,
@@ -119,7 +119,8 @@ void AddAddresses(const CompiledZone& zone, std::string_view target, Answer& out
 }
 
 void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view owner, RrType qtype,
-             Answer& out) noexcept {
+             Answer& out, const NegativeAuthority* authority) noexcept {
+  const NegativeAuthority negative = authority != nullptr ? *authority : zone.authority();
   // CNAME targets are chased inside this zone; each hop's target lives in its own buffer because
   // the next hop's owner is a view of it.
   std::array<LowerNameCopy, kMaxCnameChain> targets;
@@ -141,7 +142,7 @@ void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view 
     if (!exact) {
       if (!node->has_wildcard_child) {
         out.rcode = wire::Rcode::kNxDomain;
-        AddNegativeSoa(zone, out);
+        AddNegativeSoa(negative, out);
         return;
       }
       // RFC 4592: synthesise from "*.<closest encloser>", owner = the name asked for.
@@ -158,7 +159,7 @@ void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view 
     size_t answers_before = out.answer.size();
     bool chase = AnswerFromNode(zone, *node, owner, qtype, out, targets[static_cast<size_t>(hop)]);
     if (out.answer.size() == answers_before) {  // NODATA (RFC 2308 §2.2)
-      AddNegativeSoa(zone, out);
+      AddNegativeSoa(negative, out);
       return;
     }
     if (!chase || hop + 1 >= kMaxCnameChain) return;

@@ -15,8 +15,10 @@ namespace petdns::zones {
 // Answers `qname` (lower-cased wire name inside `zone`) for `qtype`. `owner` is the name to write
 // as the owner of records found for the query name itself: the question's own bytes, so that the
 // writer compresses it to the question and its case is echoed.
+// Negative answers carry `authority`'s SOA when given (a zone fragment), else the zone's own.
 void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view owner,
-             wire::RrType qtype, Answer& out) noexcept;
+             wire::RrType qtype, Answer& out,
+             const NegativeAuthority* authority = nullptr) noexcept;
 
 // Adds A and AAAA RRsets of in-zone `target` to the additional section, skipping duplicates.
 void AddAddresses(const CompiledZone& zone, std::string_view target, Answer& out) noexcept;

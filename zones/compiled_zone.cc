@@ -32,6 +32,7 @@ const RRset* Node::Find(RrType type) const noexcept {
 }
 
 uint32_t CompiledZone::serial() const noexcept {
+  if (soa_ == nullptr) return 0;
   const std::string& rdata = soa_->rdatas.front();
   return wire::ReadU32(reinterpret_cast<const uint8_t*>(rdata.data()) + rdata.size() - 20);
 }
@@ -79,10 +80,11 @@ void ZoneBuilder::AddEmptyName(std::string_view owner) {
   if (wire::IsSubdomain(name, origin_)) names_.try_emplace(std::move(name));
 }
 
-Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build() && {
+Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa) && {
+  names_.try_emplace(origin_);  // the apex always exists
   auto apex = names_.find(origin_);
-  if (apex == names_.end() || std::none_of(apex->second.begin(), apex->second.end(),
-                                           [](const RRset& r) { return r.type == RrType::kSoa; })) {
+  if (require_soa && std::none_of(apex->second.begin(), apex->second.end(),
+                                  [](const RRset& r) { return r.type == RrType::kSoa; })) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "zone " + wire::NameToText(origin_) + " has no SOA record at its apex");
   }
@@ -150,6 +152,7 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build() && {
     }
   }
   zone->soa_ = nodes[0].Find(RrType::kSoa);
+  if (zone->soa_ == nullptr) return std::shared_ptr<const CompiledZone>(std::move(zone));
   const std::string& soa_rdata = zone->soa_->rdatas.front();
   uint32_t minimum =
       wire::ReadU32(reinterpret_cast<const uint8_t*>(soa_rdata.data()) + soa_rdata.size() - 4);

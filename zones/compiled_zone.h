@@ -31,11 +31,22 @@ struct Node {
   const RRset* Find(wire::RrType type) const noexcept;
 };
 
+// Where negative answers take their SOA from: the zone's own apex, or, for a fragment of a larger
+// zone (one Kubernetes service's names), the enclosing zone's.
+struct NegativeAuthority {
+  std::string_view owner;     // the SOA's owner name (wire)
+  const RRset* soa = nullptr;
+  uint32_t ttl = 0;           // min(SOA TTL, SOA MINIMUM)
+};
+
 class CompiledZone {
  public:
   std::string_view origin() const noexcept { return nodes_[0].name; }
   const Node& apex() const noexcept { return nodes_[0]; }
+  // The SOA; only for zones built with an SOA (fragments have none: see NegativeAuthority).
   const RRset& soa() const noexcept { return *soa_; }
+  bool has_soa() const noexcept { return soa_ != nullptr; }
+  NegativeAuthority authority() const noexcept { return {origin(), soa_, negative_ttl_}; }
   uint32_t serial() const noexcept;
   // TTL for negative answers (RFC 2308 §5): min(SOA TTL, SOA MINIMUM).
   uint32_t negative_ttl() const noexcept { return negative_ttl_; }
@@ -71,8 +82,9 @@ class ZoneBuilder {
   // services. Ignored when outside the zone.
   void AddEmptyName(std::string_view owner);
 
-  // Compiles. Errors: no SOA at the apex, CNAME beside other data, more than one CNAME.
-  [[nodiscard]] Result<std::shared_ptr<const CompiledZone>> Build() &&;
+  // Compiles. Errors: no SOA at the apex (unless `require_soa` is false: a fragment whose
+  // negative answers borrow another zone's SOA), CNAME beside other data, more than one CNAME.
+  [[nodiscard]] Result<std::shared_ptr<const CompiledZone>> Build(bool require_soa = true) &&;
 
  private:
   std::string origin_;

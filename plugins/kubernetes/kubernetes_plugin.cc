@@ -7,7 +7,6 @@
 
 #include "server/common/log.h"
 #include "server/wire/name.h"
-#include "zones/authority.h"
 
 namespace petdns::plugins::kubernetes {
 namespace {
@@ -17,7 +16,9 @@ constexpr std::string_view kLog = "plugin/kubernetes";
 }  // namespace
 
 KubernetesPlugin::KubernetesPlugin(KubernetesOptions options, chain::Runtime* runtime)
-    : options_(std::move(options)), runtime_(runtime), state_([this] { OnChange(); }) {
+    : options_(std::move(options)),
+      runtime_(runtime),
+      state_([this](const ClusterChange& change) { OnChange(change); }) {
   for (const std::string& z : options_.records.forward_zones) zone_names_.push_back(z);
   for (const std::string& z : options_.records.reverse_zones) zone_names_.push_back(z);
   pod_rrset_.rdatas.emplace_back();
@@ -43,66 +44,136 @@ bool KubernetesPlugin::synced() const noexcept {
 }
 
 uint32_t KubernetesPlugin::NextSerial() {
-  // Seconds since the epoch, as CoreDNS does, but strictly increasing across fast rebuilds.
+  // Seconds since the epoch, as CoreDNS does, but strictly increasing across fast updates.
   auto now = static_cast<uint32_t>(std::time(nullptr));
   serial_ = std::max(now, serial_ + 1);
   return serial_;
 }
 
-void KubernetesPlugin::OnChange() {
-  dirty_ = true;
-  if (runtime_ == nullptr || rebuild_scheduled_ || rebuilding_ || shut_down_) return;
-  rebuild_scheduled_ = true;
-  runtime_->After(options_.rebuild_delay, [this] { StartRebuild(); });
+void KubernetesPlugin::OnChange(const ClusterChange& change) {
+  switch (change.resource) {
+    case Resource::kServices:
+    case Resource::kEndpointSlices:
+      if (change.everything) everything_dirty_ = true;
+      dirty_services_.insert(change.services.begin(), change.services.end());
+      break;
+    case Resource::kPods:
+      pods_dirty_ = true;
+      break;
+    case Resource::kNamespaces:
+      base_dirty_ = true;
+      break;
+  }
+  Schedule();
 }
 
-void KubernetesPlugin::StartRebuild() {
-  rebuild_scheduled_ = false;
-  if (!dirty_ || shut_down_) return;
-  dirty_ = false;
+void KubernetesPlugin::Schedule() {
+  if (runtime_ == nullptr || update_scheduled_ || rebuilding_ || shut_down_) return;
+  update_scheduled_ = true;
+  runtime_->After(options_.rebuild_delay, [this] {
+    update_scheduled_ = false;
+    if (!shut_down_) Update();
+  });
+}
+
+void KubernetesPlugin::RefreshBase(ClusterView& view) {
+  std::vector<std::string> namespaces;
+  for (const auto& [name, ns] : state_.snapshot().namespaces) namespaces.push_back(ns->name);
+  auto base = BuildBaseZones(namespaces, options_.records, NextSerial());
+  if (!base) {
+    ++stats_.rebuild_failures;
+    log::Error(kLog, "keeping the previous zone apex: " + base.error().message);
+    return;
+  }
+  view.base = std::move(*base);
+}
+
+void KubernetesPlugin::RefreshPods(ClusterView& view) const {
+  view.pods = {};
+  if (options_.records.pods != PodMode::kVerified) return;
+  std::vector<std::pair<std::string, PodRecords>> records;
+  for (const auto& [key, pod] : state_.snapshot().pods) AddPodRecords(*pod, options_.records, records);
+  for (auto& [key, value] : records) {
+    if (const auto* existing = view.pods.Find(key); existing != nullptr) {
+      auto merged = std::make_shared<PodRecords>(**existing);
+      for (auto& rrset : value.rrsets) merged->rrsets.push_back(std::move(rrset));
+      view.pods.Set(key, std::move(merged));
+    } else {
+      view.pods.Set(key, std::make_shared<const PodRecords>(std::move(value)));
+    }
+  }
+}
+
+void KubernetesPlugin::Update() {
+  if (everything_dirty_ || view_ == nullptr) return StartFullRebuild();
+  auto view = std::make_shared<ClusterView>(*view_);  // shares every shard
+  // The apex carries the serial, which changes with every update; it is a handful of names.
+  RefreshBase(*view);
+  if (std::exchange(pods_dirty_, false)) RefreshPods(*view);
+  base_dirty_ = false;
+  const ClusterState::Snapshot& snapshot = state_.snapshot();
+  for (const std::string& key : dirty_services_) {
+    size_t slash = key.find('/');
+    std::string view_key = ServiceKey(key.substr(0, slash), key.substr(slash + 1));
+    if (view_key.empty()) continue;
+    std::shared_ptr<const ServiceRecords> records;
+    if (auto it = snapshot.services.find(key); it != snapshot.services.end()) {
+      records = BuildServiceRecords(*it->second, snapshot.SlicesOf(key), options_.records);
+    }
+    view->SetService(view_key, std::move(records));
+    ++stats_.services_rebuilt;
+  }
+  dirty_services_.clear();
+  view_ = std::move(view);
+  ++stats_.updates;
+  stats_.last_rebuild = std::chrono::steady_clock::now();
+}
+
+void KubernetesPlugin::StartFullRebuild() {
+  everything_dirty_ = base_dirty_ = pods_dirty_ = false;
+  dirty_services_.clear();
   rebuilding_ = true;
-  // The snapshot copies shared pointers only; the build reads it on a pool thread while the
-  // state keeps changing on the loop.
+  // Every service's records, built on a pool thread from a snapshot of shared pointers while the
+  // state keeps changing on the loop; later changes are applied on top when it is done.
   auto snapshot = std::make_shared<ClusterState::Snapshot>(state_.snapshot());
-  auto result =
-      std::make_shared<Result<ClusterZones>>(MakeError(ErrorCode::kInternal, "not built"));
-  uint32_t serial = NextSerial();
-  RecordOptions options = options_.records;
+  auto built = std::make_shared<std::vector<std::pair<std::string, std::shared_ptr<const ServiceRecords>>>>();
   auto build_time = std::make_shared<std::chrono::steady_clock::duration>();
+  RecordOptions options = options_.records;
   runtime_->Background(
-      [snapshot, result, options, serial, build_time] {
+      [snapshot, built, options, build_time] {
         auto start = std::chrono::steady_clock::now();
-        *result = BuildClusterZones(*snapshot, options, serial);
+        for (const auto& [key, service] : snapshot->services) {
+          auto records = BuildServiceRecords(*service, snapshot->SlicesOf(key), options);
+          if (records != nullptr) {
+            built->emplace_back(ServiceKey(service->ns, service->name), std::move(records));
+          }
+        }
         *build_time = std::chrono::steady_clock::now() - start;
       },
-      [this, result, build_time] {
+      [this, built, build_time] {
         rebuilding_ = false;
-        if (*result) {
-          bool first = zones_ == nullptr;
-          zones_ = std::make_shared<const ClusterZones>(std::move(**result));
-          ++stats_.rebuilds;
-          stats_.last_rebuild = std::chrono::steady_clock::now();
-          if (first || log::Enabled(log::Level::kDebug)) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*build_time).count();
-            log::Info(kLog, "serving " + std::to_string(zones_->services) + " services, " +
-                                std::to_string(zones_->endpoints) + " endpoints (built in " +
-                                std::to_string(ms) + " ms)");
-          }
-        } else {
-          ++stats_.rebuild_failures;
-          log::Error(kLog, "rebuild failed, keeping the previous data: " + result->error().message);
+        if (shut_down_) return;
+        auto view = std::make_shared<ClusterView>();
+        view->forward_zones = options_.records.forward_zones.size();
+        view->ttl = options_.records.ttl;
+        RefreshBase(*view);
+        if (view->base.empty()) {  // the apex could not be built: keep what we serve
+          Schedule();
+          return;
         }
-        if (dirty_) OnChange();
+        RefreshPods(*view);
+        for (auto& [key, records] : *built) view->SetService(key, std::move(records));
+        view_ = std::move(view);
+        ++stats_.rebuilds;
+        stats_.last_rebuild = std::chrono::steady_clock::now();
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*build_time).count();
+        log::Info(kLog, "serving " + std::to_string(view_->services.size()) + " services, " +
+                            std::to_string(view_->endpoints) + " endpoints (built in " +
+                            std::to_string(ms) + " ms)");
+        if (everything_dirty_ || base_dirty_ || pods_dirty_ || !dirty_services_.empty()) {
+          Schedule();
+        }
       });
-}
-
-Status KubernetesPlugin::RebuildNow() {
-  auto built = BuildClusterZones(state_.snapshot(), options_.records, NextSerial());
-  if (!built) return built.error();
-  zones_ = std::make_shared<const ClusterZones>(std::move(*built));
-  dirty_ = false;
-  ++stats_.rebuilds;
-  return {};
 }
 
 bool KubernetesPlugin::FallsThrough(std::string_view qname) const noexcept {
@@ -167,20 +238,19 @@ chain::Outcome KubernetesPlugin::Serve(chain::Query& q, chain::Next next) noexce
     }
   }
   if (index == zone_names_.size()) return next(q);
-  const ClusterZones* zones = zones_.get();
-  if (zones == nullptr) {
+  const ClusterView* view = view_.get();
+  if (view == nullptr) {
     return FallsThrough(q.qname()) ? next(q) : q.ReplyRcode(wire::Rcode::kServFail);
   }
   if (q.qtype() == wire::RrType::kAxfr || q.qtype() == wire::RrType::kIxfr) {
     return q.ReplyRcode(wire::Rcode::kRefused);
   }
-  const zones::CompiledZone& zone = *zones->zones[index];
-  if (options_.records.pods == PodMode::kInsecure &&
-      index < options_.records.forward_zones.size() && ServeInsecurePod(q, zone)) {
+  if (options_.records.pods == PodMode::kInsecure && index < view->forward_zones &&
+      ServeInsecurePod(q, *view->base[index])) {
     return chain::Outcome::kReplied;
   }
   zones::Answer& answer = q.NewAnswer();
-  zones::Resolve(zone, q.qname(), q.qname_as_received(), q.qtype(), answer);
+  view->Resolve(index, q.qname(), q.qname_as_received(), q.qtype(), answer);
   if (answer.rcode == wire::Rcode::kNxDomain) {
     if (FallsThrough(q.qname())) return next(q);
     // A name we have not heard of yet may exist: do not let resolvers cache its absence.

@@ -1,17 +1,20 @@
 // The kubernetes plugin: answers the cluster domain (and configured reverse zones) from objects
-// that a Source (API list+watch or a manifests directory) feeds into a ClusterState. Every change
-// schedules a rebuild of the compiled zones on a pool thread (coalescing bursts); the new zones
-// replace the old ones whole, so a query never sees half an update. Until every needed resource
-// has synced, would-be NXDOMAIN answers are SERVFAIL instead (not cacheable).
+// that a Source (API list+watch or a manifests directory) feeds into a ClusterState. A change
+// rebuilds the records of the services it touched (changes arriving within `rebuild_delay` are
+// gathered) and publishes a new ClusterView that shares everything else with the previous one; a
+// relist rebuilds everything on a pool thread. A query never sees half an update. Until every
+// needed resource has synced, would-be NXDOMAIN answers are SERVFAIL instead (not cacheable).
 // Serve runs on the worker loop; everything else on the main loop (the same loop today).
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "plugins/kubernetes/cluster_state.h"
+#include "plugins/kubernetes/cluster_view.h"
 #include "plugins/kubernetes/records.h"
 #include "plugins/kubernetes/source.h"
 #include "server/chain/plugin.h"
@@ -31,7 +34,9 @@ struct KubernetesOptions {
 };
 
 struct KubernetesStats {
-  uint64_t rebuilds = 0;
+  uint64_t rebuilds = 0;          // full rebuilds (first sync, relists, namespace changes)
+  uint64_t updates = 0;           // incremental updates published
+  uint64_t services_rebuilt = 0;  // service records built by updates
   uint64_t rebuild_failures = 0;
   std::chrono::steady_clock::time_point last_rebuild{};
 };
@@ -53,14 +58,16 @@ class KubernetesPlugin final : public chain::Plugin {
   // True once every resource the records need has been listed.
   bool synced() const noexcept;
   const KubernetesStats& stats() const noexcept { return stats_; }
-  // The zones being served (null before the first build).
-  std::shared_ptr<const ClusterZones> zones() const noexcept { return zones_; }
-  // Builds now, synchronously (tests and `petdns check`).
-  Status RebuildNow();
+  // The data being served (null before the first build).
+  std::shared_ptr<const ClusterView> view() const noexcept { return view_; }
 
  private:
-  void OnChange();
-  void StartRebuild();
+  void OnChange(const ClusterChange& change);
+  void Schedule();
+  void Update();
+  void StartFullRebuild();
+  void RefreshBase(ClusterView& view);
+  void RefreshPods(ClusterView& view) const;
   uint32_t NextSerial();
   // Answers <a-b-c-d>.<ns>.pod.<zone> in insecure mode; false when the name is not such a name.
   bool ServeInsecurePod(chain::Query& q, const zones::CompiledZone& zone) noexcept;
@@ -70,10 +77,13 @@ class KubernetesPlugin final : public chain::Plugin {
   chain::Runtime* runtime_;
   ClusterState state_;
   std::unique_ptr<Source> source_;
-  std::vector<std::string> zone_names_;  // forward then reverse, parallel to ClusterZones::zones
-  std::shared_ptr<const ClusterZones> zones_;
-  bool dirty_ = false;
-  bool rebuild_scheduled_ = false;
+  std::vector<std::string> zone_names_;  // forward then reverse, parallel to ClusterView::base
+  std::shared_ptr<const ClusterView> view_;
+  std::set<std::string> dirty_services_;  // "namespace/name"
+  bool everything_dirty_ = false;         // services or slices relisted: rebuild all
+  bool base_dirty_ = false;               // namespaces changed
+  bool pods_dirty_ = false;
+  bool update_scheduled_ = false;
   bool rebuilding_ = false;
   bool shut_down_ = false;
   uint32_t serial_ = 0;

@@ -6,6 +6,7 @@
 #include <array>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "server/common/log.h"
 #include "server/wire/name.h"
@@ -40,24 +41,30 @@ Address ParseAddress(std::string_view text) {
   return a;
 }
 
-// Prepends one label to a wire name; false when the label cannot be a DNS label.
-bool Prepend(std::string_view label, std::string_view suffix, std::string& out) {
-  if (label.empty() || label.size() > wire::kMaxLabelLength ||
-      label.size() + 1 + suffix.size() > wire::kMaxNameLength) {
-    return false;
-  }
-  out.clear();
-  out.push_back(static_cast<char>(label.size()));
-  out.append(label);
-  out.append(suffix);
-  return true;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return out;
+}
+
+// Relative wire labels from presentation labels: {"web-0","nginx","default","svc"}; empty when
+// a label cannot be a DNS label.
+std::string Relative(std::initializer_list<std::string_view> labels) {
+  std::string out;
+  for (std::string_view label : labels) {
+    if (label.empty() || label.size() > wire::kMaxLabelLength) return {};
+    out.push_back(static_cast<char>(label.size()));
+    out.append(Lower(label));
+  }
+  return out;
+}
+
+// `relative` + `zone`, or empty when too long for a name.
+std::string Absolute(std::string_view relative, std::string_view zone) {
+  std::string out(relative);
+  out.append(zone);
+  return out.size() <= wire::kMaxNameLength ? out : std::string();
 }
 
 std::string SrvRdata(uint16_t weight, uint16_t port, std::string_view target) {
@@ -70,90 +77,10 @@ std::string SrvRdata(uint16_t weight, uint16_t port, std::string_view target) {
   return rdata;
 }
 
+// CoreDNS's SRV weight: 100 split over the items the answer was built from, at least 1.
 uint16_t SrvWeight(size_t items) {
   return static_cast<uint16_t>(std::max<size_t>(1, 100 / std::max<size_t>(items, 1)));
 }
-
-// Collects records for every configured forward zone at once: names are given relative to the
-// zone ("web-0.nginx.default.svc") as wire labels without the root, then suffixed per zone.
-class ForwardRecords {
- public:
-  ForwardRecords(const RecordOptions& options, std::vector<zones::ZoneBuilder>& builders)
-      : options_(options), builders_(builders) {}
-
-  // `relative` is a wire name without its terminating root label (labels only).
-  void Add(std::string_view relative, RrType type, uint32_t ttl, const std::string& rdata) {
-    for (size_t i = 0; i < options_.forward_zones.size(); ++i) {
-      name_.assign(relative);
-      name_.append(options_.forward_zones[i]);
-      if (name_.size() > wire::kMaxNameLength) continue;
-      if (auto st = builders_[i].Add(name_, type, 1, ttl, rdata); !st) {
-        log::Warning(kLog, st.error().message);
-      }
-    }
-  }
-  void AddEmpty(std::string_view relative) {
-    for (size_t i = 0; i < options_.forward_zones.size(); ++i) {
-      name_.assign(relative);
-      name_.append(options_.forward_zones[i]);
-      if (name_.size() <= wire::kMaxNameLength) builders_[i].AddEmptyName(name_);
-    }
-  }
-  // A target inside the primary zone, for rdata (SRV/CNAME/PTR targets must be absolute).
-  // SRV targets inside other forward zones point into that zone, as CoreDNS does.
-  void AddWithTarget(std::string_view relative, RrType type, uint32_t ttl,
-                     const std::function<std::string(std::string_view zone)>& rdata_for_zone) {
-    for (size_t i = 0; i < options_.forward_zones.size(); ++i) {
-      name_.assign(relative);
-      name_.append(options_.forward_zones[i]);
-      if (name_.size() > wire::kMaxNameLength) continue;
-      std::string rdata = rdata_for_zone(options_.forward_zones[i]);
-      if (rdata.empty()) continue;
-      if (auto st = builders_[i].Add(name_, type, 1, ttl, rdata); !st) {
-        log::Warning(kLog, st.error().message);
-      }
-    }
-  }
-
- private:
-  const RecordOptions& options_;
-  std::vector<zones::ZoneBuilder>& builders_;
-  std::string name_;
-};
-
-// Relative wire labels from presentation labels: {"web-0","nginx","default","svc"}.
-std::string Relative(std::initializer_list<std::string_view> labels) {
-  std::string out;
-  for (std::string_view label : labels) {
-    if (label.empty() || label.size() > wire::kMaxLabelLength) return {};
-    out.push_back(static_cast<char>(label.size()));
-    out.append(Lower(label));
-  }
-  return out;
-}
-
-std::string Absolute(std::string_view relative, std::string_view zone) {
-  std::string out(relative);
-  out.append(zone);
-  return out.size() <= wire::kMaxNameLength ? out : std::string();
-}
-
-struct PublishedEndpoint {
-  std::string name;  // endpoint label: hostname, pod name or dashed IP
-  Address address;
-};
-
-}  // namespace
-
-std::string DashedAddress(std::string_view ip) {
-  std::string out(ip);
-  std::replace(out.begin(), out.end(), '.', '-');
-  std::replace(out.begin(), out.end(), ':', '-');
-  if (!out.empty() && out.back() == '-') out.push_back('0');
-  return out;
-}
-
-namespace {
 
 std::string ReverseNameOf(const Address& a) {
   std::string text;
@@ -190,226 +117,247 @@ std::string SoaRdata(std::string_view zone, uint32_t serial, uint32_t negative_t
   return soa;
 }
 
+void AddOrWarn(zones::ZoneBuilder& builder, std::string_view owner, RrType type, uint32_t ttl,
+               std::string rdata) {
+  if (owner.empty()) return;
+  if (Status st = builder.Add(owner, type, 1, ttl, std::move(rdata)); !st) {
+    log::Warning(kLog, st.error().message);
+  }
+}
+
+struct PublishedEndpoint {
+  std::string name;  // endpoint label: hostname, pod name or dashed IP
+  Address address;
+};
+
+// The endpoints a service publishes: ready ones, or all of them with publishNotReadyAddresses or
+// the tolerate-unready annotation; deduplicated by (name, address).
+std::vector<PublishedEndpoint> Published(const Service& service,
+                                         const std::vector<const EndpointSlice*>& slices,
+                                         const RecordOptions& options) {
+  std::vector<PublishedEndpoint> published;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const EndpointSlice* slice : slices) {
+    if (slice->address_type == EndpointSlice::AddressType::kFqdn) continue;
+    for (const Endpoint& endpoint : slice->endpoints) {
+      if (!endpoint.ready && !service.publish_not_ready) continue;
+      for (const std::string& ip : endpoint.addresses) {
+        Address address = ParseAddress(ip);
+        if (address.length == 0) continue;
+        std::string name = Lower(endpoint.hostname);
+        if (name.empty() && options.endpoint_pod_names && !endpoint.target_pod.empty() &&
+            endpoint.target_pod.size() < 64) {
+          name = Lower(endpoint.target_pod);
+        }
+        if (name.empty()) name = DashedAddress(ip);
+        if (name.size() > wire::kMaxLabelLength) continue;
+        if (!seen.insert({name, address.rdata()}).second) continue;
+        published.push_back({std::move(name), address});
+      }
+    }
+  }
+  return published;
+}
+
+// Builds the fragment of one service under one forward zone.
+std::shared_ptr<const zones::CompiledZone> BuildFragment(
+    const Service& service, const std::vector<const EndpointSlice*>& slices,
+    const std::vector<PublishedEndpoint>& published, const RecordOptions& options,
+    std::string_view zone) {
+  const std::string apex = Absolute(Relative({service.name, service.ns, "svc"}), zone);
+  if (apex.empty()) return nullptr;
+  const uint32_t ttl = options.ttl;
+  zones::ZoneBuilder builder(apex);
+  auto endpoint_name = [&](const PublishedEndpoint& e) {
+    return e.name.empty() ? std::string() : Absolute(Relative({e.name}) , apex);
+  };
+
+  if (service.kind == Service::Kind::kExternalName) {
+    std::string target_text = service.external_name;
+    if (target_text.back() != '.') target_text.push_back('.');
+    auto target = wire::NameFromText(target_text);
+    if (!target) return nullptr;
+    AddOrWarn(builder, apex, RrType::kCname, ttl, wire::LowerName(*target));
+  } else if (service.kind == Service::Kind::kClusterIp) {
+    size_t ips = 0;
+    for (const std::string& ip : service.cluster_ips) {
+      Address a = ParseAddress(ip);
+      if (a.length == 0) continue;
+      ++ips;
+      AddOrWarn(builder, apex, a.type(), ttl, a.rdata());
+    }
+    // SRV: the bare name lists every port; _port._proto only named ports. Target: the service.
+    uint16_t bare_weight = SrvWeight(std::max<size_t>(ips, 1) * service.ports.size());
+    for (const ServicePort& port : service.ports) {
+      auto number = static_cast<uint16_t>(port.port);
+      AddOrWarn(builder, apex, RrType::kSrv, ttl, SrvRdata(bare_weight, number, apex));
+      if (port.name.empty()) continue;
+      std::string port_owner = Absolute(Relative({"_" + port.name, "_" + port.protocol}), apex);
+      AddOrWarn(builder, port_owner, RrType::kSrv, ttl,
+                SrvRdata(SrvWeight(std::max<size_t>(ips, 1)), number, apex));
+    }
+    // Endpoint names exist for ClusterIP services too (CoreDNS does the same).
+    for (const PublishedEndpoint& e : published) {
+      AddOrWarn(builder, endpoint_name(e), e.address.type(), ttl, e.address.rdata());
+    }
+  } else {  // headless
+    // Ports across the service's slices, deduplicated by (name, protocol, port).
+    std::set<std::tuple<std::string, std::string, int32_t>> ports;
+    for (const EndpointSlice* slice : slices) {
+      for (const EndpointPort& p : slice->ports) {
+        if (p.port >= 0) ports.insert({Lower(p.name), p.protocol, p.port});
+      }
+    }
+    std::map<std::pair<std::string, std::string>, size_t> per_port_count;
+    for (const auto& [name, protocol, number] : ports) per_port_count[{name, protocol}]++;
+    uint16_t bare_weight = SrvWeight(published.size() * ports.size());
+    for (const PublishedEndpoint& e : published) {
+      std::string target = endpoint_name(e);
+      AddOrWarn(builder, apex, e.address.type(), ttl, e.address.rdata());
+      AddOrWarn(builder, target, e.address.type(), ttl, e.address.rdata());
+      if (target.empty()) continue;
+      for (const auto& [name, protocol, number] : ports) {
+        auto port_number = static_cast<uint16_t>(number);
+        AddOrWarn(builder, apex, RrType::kSrv, ttl, SrvRdata(bare_weight, port_number, target));
+        if (name.empty()) continue;
+        std::string port_owner = Absolute(Relative({"_" + name, "_" + protocol}), apex);
+        size_t items = published.size() * per_port_count[{name, protocol}];
+        AddOrWarn(builder, port_owner, RrType::kSrv, ttl,
+                  SrvRdata(SrvWeight(items), port_number, target));
+      }
+    }
+  }
+  auto built = std::move(builder).Build(/*require_soa=*/false);
+  if (!built) {
+    log::Warning(kLog, "Service " + service.ns + "/" + service.name + ": " + built.error().message);
+    return nullptr;
+  }
+  return *built;
+}
+
 }  // namespace
+
+bool RecordOptions::Exposed(std::string_view ns) const {
+  return namespaces.empty() || std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
+}
+
+std::string DashedAddress(std::string_view ip) {
+  std::string out(ip);
+  std::replace(out.begin(), out.end(), '.', '-');
+  std::replace(out.begin(), out.end(), ':', '-');
+  if (!out.empty() && out.back() == '-') out.push_back('0');
+  return out;
+}
 
 std::string ReverseName(std::string_view ip) { return ReverseNameOf(ParseAddress(ip)); }
 
-Result<ClusterZones> BuildClusterZones(const ClusterState::Snapshot& snapshot,
-                                       const RecordOptions& options, uint32_t serial) {
+std::string ServiceKey(std::string_view ns, std::string_view name) {
+  return Relative({name, ns});
+}
+
+std::string PodKey(std::string_view dashed_address, std::string_view ns) {
+  return Relative({dashed_address, ns});
+}
+
+std::shared_ptr<const ServiceRecords> BuildServiceRecords(
+    const Service& service, const std::vector<const EndpointSlice*>& slices,
+    const RecordOptions& options) {
+  if (!options.Exposed(service.ns) || options.forward_zones.empty()) return nullptr;
+  if (service.kind == Service::Kind::kExternalName &&
+      ParseAddress(service.external_name).length != 0) {
+    return nullptr;  // an IP is no CNAME target (CoreDNS answers NXDOMAIN too)
+  }
+  std::vector<PublishedEndpoint> published = Published(service, slices, options);
+  if (service.kind == Service::Kind::kHeadless && published.empty()) return nullptr;
+  if (service.kind == Service::Kind::kClusterIp && options.ignore_empty_service &&
+      published.empty()) {
+    return nullptr;
+  }
+  auto records = std::make_shared<ServiceRecords>();
+  records->endpoints = published.size();
+  for (const std::string& zone : options.forward_zones) {
+    auto fragment = BuildFragment(service, slices, published, options, zone);
+    if (fragment == nullptr) return nullptr;
+    records->zones.push_back(std::move(fragment));
+  }
+  // PTRs point into the primary zone: ClusterIPs at the service, endpoints at their names.
+  const std::string primary_apex =
+      Absolute(Relative({service.name, service.ns, "svc"}), options.forward_zones.front());
+  if (service.kind == Service::Kind::kClusterIp) {
+    for (const std::string& ip : service.cluster_ips) {
+      std::string reverse = ReverseName(ip);
+      if (!reverse.empty()) records->ptrs.push_back({reverse, primary_apex, true});
+    }
+  }
+  if (service.kind != Service::Kind::kExternalName) {
+    for (const PublishedEndpoint& e : published) {
+      std::string target = Absolute(Relative({e.name}), primary_apex);
+      if (!target.empty()) records->ptrs.push_back({ReverseNameOf(e.address), target, false});
+    }
+  }
+  return records;
+}
+
+Result<std::vector<std::shared_ptr<const zones::CompiledZone>>> BuildBaseZones(
+    const std::vector<std::string>& namespaces, const RecordOptions& options, uint32_t serial) {
   if (options.forward_zones.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "kubernetes: no forward zone configured");
   }
-  std::vector<zones::ZoneBuilder> forward;
-  for (const std::string& zone : options.forward_zones) forward.emplace_back(zone);
-  std::vector<zones::ZoneBuilder> reverse;
-  for (const std::string& zone : options.reverse_zones) reverse.emplace_back(zone);
-  ForwardRecords records(options, forward);
+  std::vector<std::shared_ptr<const zones::CompiledZone>> out;
   const uint32_t ttl = options.ttl;
-
-  auto exposed = [&](const std::string& ns) {
-    return options.namespaces.empty() ||
-           std::find(options.namespaces.begin(), options.namespaces.end(), ns) !=
-               options.namespaces.end();
-  };
-
-  // Apex: SOA, NS with ns.dns.<zone> addresses, dns-version TXT; the structural names.
-  for (size_t i = 0; i < options.forward_zones.size(); ++i) {
-    const std::string& zone = options.forward_zones[i];
-    (void)forward[i].Add(zone, RrType::kSoa, 1, options.negative_ttl,
-                         SoaRdata(zone, serial, options.negative_ttl));
-    (void)forward[i].Add(zone, RrType::kNs, 1, ttl, Absolute(Relative({"ns", "dns"}), zone));
+  for (const std::string& zone : options.forward_zones) {
+    zones::ZoneBuilder builder(zone);
+    AddOrWarn(builder, zone, RrType::kSoa, options.negative_ttl,
+              SoaRdata(zone, serial, options.negative_ttl));
+    std::string ns_name = Absolute(Relative({"ns", "dns"}), zone);
+    AddOrWarn(builder, zone, RrType::kNs, ttl, ns_name);
+    std::vector<std::string> ns_addresses = options.ns_addresses;
+    if (ns_addresses.empty()) ns_addresses.push_back("127.0.0.1");
+    for (const std::string& ip : ns_addresses) {
+      Address a = ParseAddress(ip);
+      if (a.length != 0) AddOrWarn(builder, ns_name, a.type(), ttl, a.rdata());
+    }
+    std::string version_txt(1, static_cast<char>(kSchemaVersion.size()));
+    version_txt.append(kSchemaVersion);
+    AddOrWarn(builder, Absolute(Relative({"dns-version"}), zone), RrType::kTxt, kDnsVersionTtl,
+              version_txt);
+    builder.AddEmptyName(Absolute(Relative({"svc"}), zone));
+    builder.AddEmptyName(Absolute(Relative({"pod"}), zone));
+    for (const std::string& ns : namespaces) {
+      if (!options.Exposed(ns)) continue;
+      builder.AddEmptyName(Absolute(Relative({ns, "svc"}), zone));
+      if (options.pods != PodMode::kDisabled) {
+        builder.AddEmptyName(Absolute(Relative({ns, "pod"}), zone));
+      }
+    }
+    auto built = std::move(builder).Build();
+    if (!built) return built.error();
+    out.push_back(std::move(*built));
   }
-  std::vector<std::string> ns_addresses = options.ns_addresses;
-  if (ns_addresses.empty()) ns_addresses.push_back("127.0.0.1");
-  for (const std::string& ip : ns_addresses) {
-    Address a = ParseAddress(ip);
-    if (a.length != 0) records.Add(Relative({"ns", "dns"}), a.type(), ttl, a.rdata());
-  }
-  std::string version_txt(1, static_cast<char>(kSchemaVersion.size()));
-  version_txt.append(kSchemaVersion);
-  records.Add(Relative({"dns-version"}), RrType::kTxt, kDnsVersionTtl, version_txt);
-  records.AddEmpty(Relative({"svc"}));
-  records.AddEmpty(Relative({"pod"}));
-  for (const auto& [name, ns] : snapshot.namespaces) {
-    if (!exposed(ns->name)) continue;
-    records.AddEmpty(Relative({ns->name, "svc"}));
-    if (options.pods != PodMode::kDisabled) records.AddEmpty(Relative({ns->name, "pod"}));
-  }
-
-  // Slices grouped by their service, ("ns/service" → slices).
-  std::map<std::string, std::vector<const EndpointSlice*>> slices_by_service;
-  for (const auto& [key, slice] : snapshot.slices) {
-    if (slice->service.empty()) continue;
-    slices_by_service[slice->ns + "/" + slice->service].push_back(slice.get());
-  }
-
-  // PTR targets: IP → names in the primary zone. A ClusterIP's PTR is its service alone.
-  std::map<std::string, std::set<std::string>> ptr_targets;  // reverse wire name → targets
-  std::set<std::string> cluster_ip_reverse;
   const std::string& primary = options.forward_zones.front();
-
-  ClusterZones result;
-  std::string rel, owner;
-  for (const auto& [key, service_ptr] : snapshot.services) {
-    const Service& svc = *service_ptr;
-    if (!exposed(svc.ns)) continue;
-    const std::string svc_rel = Relative({svc.name, svc.ns, "svc"});
-    if (svc_rel.empty()) {
-      log::Warning(kLog, "Service " + key + ": name is not a DNS label, skipped");
-      continue;
-    }
-    ++result.services;
-
-    if (svc.kind == Service::Kind::kExternalName) {
-      std::string target_text = svc.external_name;
-      if (ParseAddress(target_text).length != 0) continue;  // an IP is no CNAME target
-      if (target_text.back() != '.') target_text.push_back('.');
-      auto target = wire::NameFromText(target_text);
-      if (!target) {
-        log::Warning(kLog, "Service " + key + ": externalName: " + target.error().message);
-        continue;
-      }
-      records.Add(svc_rel, RrType::kCname, ttl, wire::LowerName(*target));
-      continue;
-    }
-
-    // Endpoints this service publishes: ready ones, or all with publishNotReadyAddresses or
-    // the tolerate-unready annotation. Keyed by name and address to drop duplicates.
-    std::vector<PublishedEndpoint> published;
-    std::set<std::pair<std::string, std::string>> seen;
-    std::vector<const EndpointSlice*>& slices = slices_by_service[key];
-    for (const EndpointSlice* slice : slices) {
-      if (slice->address_type == EndpointSlice::AddressType::kFqdn) continue;
-      for (const Endpoint& endpoint : slice->endpoints) {
-        if (!endpoint.ready && !svc.publish_not_ready) continue;
-        for (const std::string& ip : endpoint.addresses) {
-          Address address = ParseAddress(ip);
-          if (address.length == 0) continue;
-          std::string name = Lower(endpoint.hostname);
-          if (name.empty() && options.endpoint_pod_names && !endpoint.target_pod.empty() &&
-              endpoint.target_pod.size() < 64) {
-            name = Lower(endpoint.target_pod);
-          }
-          if (name.empty()) name = DashedAddress(ip);
-          if (!seen.insert({name, address.rdata()}).second) continue;
-          published.push_back({std::move(name), address});
-        }
-      }
-    }
-    result.endpoints += published.size();
-
-    if (svc.kind == Service::Kind::kClusterIp) {
-      if (options.ignore_empty_service && published.empty()) continue;
-      std::vector<Address> ips;
-      for (const std::string& ip : svc.cluster_ips) {
-        Address a = ParseAddress(ip);
-        if (a.length == 0) continue;
-        ips.push_back(a);
-        records.Add(svc_rel, a.type(), ttl, a.rdata());
-        std::string reverse_name = ReverseName(ip);
-        cluster_ip_reverse.insert(reverse_name);
-        ptr_targets[reverse_name] = {Absolute(svc_rel, primary)};
-      }
-      // SRV: the bare name lists every port; _port._proto only named ports. Target: the service.
-      uint16_t bare_weight = SrvWeight(std::max<size_t>(ips.size(), 1) * svc.ports.size());
-      for (const ServicePort& port : svc.ports) {
-        auto srv = [&](uint16_t weight) {
-          return [&, weight](std::string_view zone) {
-            return SrvRdata(weight, static_cast<uint16_t>(port.port), Absolute(svc_rel, zone));
-          };
-        };
-        records.AddWithTarget(svc_rel, RrType::kSrv, ttl, srv(bare_weight));
-        if (port.name.empty()) continue;
-        std::string port_rel = Relative({"_" + port.name, "_" + port.protocol}) + svc_rel;
-        records.AddWithTarget(port_rel, RrType::kSrv, ttl,
-                              srv(SrvWeight(std::max<size_t>(ips.size(), 1))));
-      }
-      // Endpoint names exist for ClusterIP services too (CoreDNS does the same).
-      for (const PublishedEndpoint& e : published) {
-        if (!Prepend(e.name, svc_rel, rel)) continue;
-        records.Add(rel, e.address.type(), ttl, e.address.rdata());
-      }
-    } else {  // headless
-      // Ports across the service's slices, deduplicated by (name, protocol, port).
-      std::set<std::tuple<std::string, std::string, int32_t>> ports;
-      for (const EndpointSlice* slice : slices) {
-        for (const EndpointPort& p : slice->ports) {
-          if (p.port >= 0) ports.insert({Lower(p.name), p.protocol, p.port});
-        }
-      }
-      for (const PublishedEndpoint& e : published) {
-        records.Add(svc_rel, e.address.type(), ttl, e.address.rdata());
-        if (!Prepend(e.name, svc_rel, rel)) continue;
-        records.Add(rel, e.address.type(), ttl, e.address.rdata());
-      }
-      uint16_t bare_weight = SrvWeight(published.size() * ports.size());
-      std::map<std::pair<std::string, std::string>, size_t> per_port_count;
-      for (const auto& [name, protocol, number] : ports) per_port_count[{name, protocol}]++;
-      for (const PublishedEndpoint& e : published) {
-        if (!Prepend(e.name, svc_rel, rel)) continue;
-        std::string endpoint_rel = rel;
-        for (const auto& [name, protocol, number] : ports) {
-          uint16_t port_number = static_cast<uint16_t>(number);
-          auto srv = [&](uint16_t weight) {
-            return [&, weight, port_number](std::string_view zone) {
-              return SrvRdata(weight, port_number, Absolute(endpoint_rel, zone));
-            };
-          };
-          records.AddWithTarget(svc_rel, RrType::kSrv, ttl, srv(bare_weight));
-          if (name.empty()) continue;
-          std::string port_rel = Relative({"_" + name, "_" + protocol}) + svc_rel;
-          size_t items = published.size() * per_port_count[{name, protocol}];
-          records.AddWithTarget(port_rel, RrType::kSrv, ttl, srv(SrvWeight(items)));
-        }
-      }
-    }
-    // PTRs for published endpoints (any service type): <name>.<svc>.<ns>.svc.<primary>.
-    for (const PublishedEndpoint& e : published) {
-      if (!Prepend(e.name, svc_rel, rel)) continue;
-      std::string reverse_name = ReverseNameOf(e.address);
-      if (cluster_ip_reverse.count(reverse_name) != 0) continue;
-      ptr_targets[reverse_name].insert(Absolute(rel, primary));
-    }
+  for (const std::string& zone : options.reverse_zones) {
+    zones::ZoneBuilder builder(zone);
+    AddOrWarn(builder, zone, RrType::kSoa, options.negative_ttl,
+              SoaRdata(primary, serial, options.negative_ttl));
+    AddOrWarn(builder, zone, RrType::kNs, ttl, Absolute(Relative({"ns", "dns"}), primary));
+    auto built = std::move(builder).Build();
+    if (!built) return built.error();
+    out.push_back(std::move(*built));
   }
+  return out;
+}
 
-  // Pod records, verified mode: a-b-c-d.<ns>.pod.<zone> for pods that exist.
-  if (options.pods == PodMode::kVerified) {
-    for (const auto& [key, pod] : snapshot.pods) {
-      if (!exposed(pod->ns)) continue;
-      for (const std::string& ip : pod->ips) {
-        Address a = ParseAddress(ip);
-        std::string pod_rel = Relative({DashedAddress(ip), pod->ns, "pod"});
-        if (a.length != 0 && !pod_rel.empty()) records.Add(pod_rel, a.type(), ttl, a.rdata());
-      }
-    }
+void AddPodRecords(const Pod& pod, const RecordOptions& options,
+                   std::vector<std::pair<std::string, PodRecords>>& out) {
+  if (!options.Exposed(pod.ns)) return;
+  for (const std::string& ip : pod.ips) {
+    Address a = ParseAddress(ip);
+    std::string key = PodKey(DashedAddress(ip), pod.ns);
+    if (a.length == 0 || key.empty()) continue;
+    PodRecords records;
+    records.rrsets.push_back(zones::RRset{a.type(), 1, options.ttl, {a.rdata()}});
+    out.emplace_back(std::move(key), std::move(records));
   }
-
-  // Reverse zones: each PTR goes to the configured reverse zone that contains it.
-  for (const auto& [reverse_name, targets] : ptr_targets) {
-    if (reverse_name.empty()) continue;
-    for (size_t i = 0; i < options.reverse_zones.size(); ++i) {
-      if (!wire::IsSubdomain(reverse_name, options.reverse_zones[i])) continue;
-      for (const std::string& target : targets) {
-        (void)reverse[i].Add(reverse_name, RrType::kPtr, 1, ttl, target);
-      }
-      break;
-    }
-  }
-  for (size_t i = 0; i < options.reverse_zones.size(); ++i) {
-    const std::string& zone = options.reverse_zones[i];
-    (void)reverse[i].Add(zone, RrType::kSoa, 1, options.negative_ttl,
-                         SoaRdata(primary, serial, options.negative_ttl));
-    (void)reverse[i].Add(zone, RrType::kNs, 1, ttl, Absolute(Relative({"ns", "dns"}), primary));
-  }
-
-  for (auto* builders : {&forward, &reverse}) {
-    for (zones::ZoneBuilder& builder : *builders) {
-      auto zone = std::move(builder).Build();
-      if (!zone) return zone.error();
-      result.zones.push_back(std::move(*zone));
-    }
-  }
-  return result;
 }
 
 }  // namespace petdns::plugins::kubernetes

@@ -1,14 +1,16 @@
-// Turns a snapshot of the cluster into compiled zones following the Kubernetes DNS schema
-// (../shared/reference/k8s-dns-spec.md) and, where the spec is silent, CoreDNS's answers: service
-// A/AAAA, per-endpoint names, SRV, ExternalName CNAMEs, pod records, PTRs, dns-version, SOA, NS.
-// Pure function of its inputs; runs on a pool thread.
+// Turns Kubernetes objects into DNS data following the Kubernetes DNS schema
+// (../shared/reference/k8s-dns-spec.md) and, where the spec is silent, CoreDNS's answers.
+// The data is built in pieces so an update rebuilds only what it touched: one ServiceRecords per
+// Service (its A/AAAA, endpoint names, SRV, ExternalName CNAME, and the PTRs it contributes), the
+// base zones (apex SOA/NS, dns-version, namespace names), and pod records. Pure functions of
+// their inputs; may run on a pool thread.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "plugins/kubernetes/cluster_state.h"
+#include "plugins/kubernetes/objects.h"
 #include "server/common/error.h"
 #include "zones/compiled_zone.h"
 
@@ -22,21 +24,51 @@ struct RecordOptions {
   uint32_t ttl = 5;
   uint32_t negative_ttl = 5;  // SOA MINIMUM and TTL: how long NXDOMAIN/NODATA may be cached
   PodMode pods = PodMode::kDisabled;
-  bool endpoint_pod_names = false;        // name endpoints without hostname after their pod
-  bool ignore_empty_service = false;      // ClusterIP services with no ready endpoint: NXDOMAIN
-  std::vector<std::string> namespaces;    // exposed namespaces; empty: all
+  bool endpoint_pod_names = false;    // name endpoints without hostname after their pod
+  bool ignore_empty_service = false;  // ClusterIP services with no ready endpoint: NXDOMAIN
+  std::vector<std::string> namespaces;  // exposed namespaces; empty: all
   std::vector<std::string> ns_addresses;  // A/AAAA of ns.dns.<zone>; empty: 127.0.0.1
+
+  bool Exposed(std::string_view ns) const;
 };
 
-// One compiled zone per configured zone, forward zones first, then reverse zones, in option order.
-struct ClusterZones {
+// A PTR that a service asks for: reverse name → target in the primary zone.
+struct PtrContribution {
+  std::string reverse_name;  // wire, lower case
+  std::string target;        // wire
+  bool cluster_ip = false;   // a ClusterIP's PTR hides endpoint PTRs of the same address
+};
+
+// Everything one Service puts in DNS. `zones` holds, per forward zone, a fragment whose origin is
+// <svc>.<ns>.svc.<zone> and which has no SOA (negative answers use the base zone's).
+struct ServiceRecords {
   std::vector<std::shared_ptr<const zones::CompiledZone>> zones;
-  size_t services = 0;
+  std::vector<PtrContribution> ptrs;
   size_t endpoints = 0;
 };
 
-[[nodiscard]] Result<ClusterZones> BuildClusterZones(const ClusterState::Snapshot& snapshot,
-                                                     const RecordOptions& options, uint32_t serial);
+// The map key of a service: the relative wire labels "<svc><ns>" ("\5nginx\7default").
+std::string ServiceKey(std::string_view ns, std::string_view name);
+
+// The records of `service` given the EndpointSlices labelled with its name. Null when the service
+// puts nothing in DNS (a headless service without published endpoints, an ExternalName that is an
+// IP, a name that is not a DNS label, a namespace that is not exposed).
+std::shared_ptr<const ServiceRecords> BuildServiceRecords(
+    const Service& service, const std::vector<const EndpointSlice*>& slices,
+    const RecordOptions& options);
+
+// The base zones, forward then reverse: SOA (with `serial`), NS, ns.dns.<zone>, dns-version,
+// svc/pod and one name per exposed namespace.
+[[nodiscard]] Result<std::vector<std::shared_ptr<const zones::CompiledZone>>> BuildBaseZones(
+    const std::vector<std::string>& namespaces, const RecordOptions& options, uint32_t serial);
+
+// Pod records for `pods = "verified"`: key "<a-b-c-d><ns>" (relative wire) → A or AAAA RRsets.
+struct PodRecords {
+  std::vector<zones::RRset> rrsets;
+};
+std::string PodKey(std::string_view dashed_address, std::string_view ns);
+void AddPodRecords(const Pod& pod, const RecordOptions& options,
+                   std::vector<std::pair<std::string, PodRecords>>& out);
 
 // The endpoint name CoreDNS uses for an address without hostname: "10-0-0-1", "2001-db8--1";
 // an IPv6 name ending in "-" gets a trailing "0".

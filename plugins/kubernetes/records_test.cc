@@ -1,11 +1,13 @@
 #include "plugins/kubernetes/records.h"
 
+#include "plugins/kubernetes/cluster_state.h"
+#include "plugins/kubernetes/cluster_view.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "server/wire/name.h"
-#include "zones/authority.h"
 
 namespace petdns::plugins::kubernetes {
 namespace {
@@ -28,16 +30,34 @@ void LoadCluster(ClusterState& state) {
 
 class RecordsTest : public ::testing::Test {
  protected:
+  // Builds a view the way the plugin does: base zones plus one fragment per service.
   void Build() {
-    auto built = BuildClusterZones(state_.snapshot(), options_, 42);
-    ASSERT_TRUE(built) << built.error().message;
-    zones_ = std::move(*built);
+    const auto& snapshot = state_.snapshot();
+    std::vector<std::string> namespaces;
+    for (const auto& [name, ns] : snapshot.namespaces) namespaces.push_back(ns->name);
+    auto base = BuildBaseZones(namespaces, options_, 42);
+    ASSERT_TRUE(base) << base.error().message;
+    view_ = ClusterView();
+    view_.base = std::move(*base);
+    view_.forward_zones = options_.forward_zones.size();
+    view_.ttl = options_.ttl;
+    for (const auto& [key, service] : snapshot.services) {
+      view_.SetService(ServiceKey(service->ns, service->name),
+                       BuildServiceRecords(*service, snapshot.SlicesOf(key), options_));
+    }
+    std::vector<std::pair<std::string, PodRecords>> pods;
+    if (options_.pods == PodMode::kVerified) {
+      for (const auto& [key, pod] : snapshot.pods) AddPodRecords(*pod, options_, pods);
+    }
+    for (auto& [key, records] : pods) {
+      view_.pods.Set(key, std::make_shared<const PodRecords>(std::move(records)));
+    }
   }
   // Renders the answer section as presentation-ish strings: "owner TYPE rdata-summary".
   std::vector<std::string> Ask(std::string_view name, RrType type, size_t zone = 0) {
     std::string qname = W(name);
     answer_.clear();
-    zones::Resolve(*zones_.zones[zone], qname, qname, type, answer_);
+    view_.Resolve(zone, qname, qname, type, answer_);
     std::vector<std::string> out;
     for (const auto& a : answer_.answer) {
       for (const std::string& rdata : a.rrset->rdatas) {
@@ -76,7 +96,7 @@ class RecordsTest : public ::testing::Test {
     o.reverse_zones = {W("in-addr.arpa."), W("ip6.arpa.")};
     return o;
   }();
-  ClusterZones zones_;
+  ClusterView view_;
   zones::Answer answer_;
   void SetUp() override {
     LoadCluster(state_);
@@ -189,8 +209,8 @@ TEST_F(RecordsTest, NxDomainVersusNoData) {
 TEST_F(RecordsTest, ApexHasSoaNsAndDnsVersion) {
   Ask("cluster.local.", RrType::kSoa);
   ASSERT_EQ(answer_.answer.size(), 1u);
-  EXPECT_EQ(zones_.zones[0]->serial(), 42u);
-  EXPECT_EQ(zones_.zones[0]->negative_ttl(), 5u);
+  EXPECT_EQ(view_.base[0]->serial(), 42u);
+  EXPECT_EQ(view_.base[0]->negative_ttl(), 5u);
   EXPECT_EQ(Ask("cluster.local.", RrType::kNs), Lines{"cluster.local. TYPE2"});
   EXPECT_EQ(Ask("dns-version.cluster.local.", RrType::kTxt),
             Lines{"dns-version.cluster.local. TXT 1.1.0"});
