@@ -54,13 +54,13 @@ def service(i):
 
 
 def endpoint_slice(i, endpoints, generation=0):
-    base = 10 << 24 | (i * 16 + generation % 16) & 0xFFFFFF
+    # 10.<generation:6 bits><service:14 bits><endpoint:4 bits>: every generation differs.
+    base = 10 << 24 | (generation % 64) << 18 | (i & 0x3FFF) << 4
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": f"svc-{i}-x", "namespace": f"ns-{i % 20}",
                          "labels": {"kubernetes.io/service-name": f"svc-{i}"}},
             "addressType": "IPv4",
-            "endpoints": [{"addresses": [socket.inet_ntoa((base + e * 65536 & 0xFFFFFFFF)
-                                                          .to_bytes(4, "big"))],
+            "endpoints": [{"addresses": [socket.inet_ntoa((base | e).to_bytes(4, "big"))],
                            "conditions": {"ready": True}, "hostname": f"svc-{i}-{e}"}
                           for e in range(endpoints)],
             "ports": [{"name": "web", "protocol": "TCP", "port": 8080}]}
@@ -77,7 +77,8 @@ def ask(port, name, rdtype="A"):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=10000)
-    parser.add_argument("--endpoints", type=int, default=10, help="endpoints per service")
+    parser.add_argument("--endpoints", type=int, default=10, help="endpoints per service (<= 16)")
+    parser.add_argument("--reverse", action="store_true", help="also serve in-addr.arpa. PTRs")
     parser.add_argument("--events", type=int, default=200, help="updates for the latency test")
     parser.add_argument("--binary", default=str(REPO / "build" / "petdns"))
     parser.add_argument("--timeout", type=float, default=120)
@@ -96,8 +97,10 @@ def main():
         f"clusters: [{{name: c, cluster: {{server: '{api.url}'}}}}]\n"
         "users: [{name: u, user: {}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n")
     port = free_port()
+    zones = '"cluster.local.", "in-addr.arpa."' if args.reverse else '"cluster.local."'
     (work / "petdns.toml").write_text(
-        f'[[server]]\nlisten = ["127.0.0.1:{port}"]\nzones = ["cluster.local."]\n'
+        f'[[server]]\nlisten = ["127.0.0.1:{port}"]\n'
+        f'zones = [{zones}]\n'
         '[server.kubernetes]\nkubeconfig = "kubeconfig"\n')
     last = f"svc-{args.services - 1}.ns-{(args.services - 1) % 20}.svc.cluster.local."
     start = time.monotonic()
@@ -135,7 +138,7 @@ def main():
             before = ask(port, name)
             old = sorted(r.address for rr in before.answer for r in rr) if before else []
             t0 = time.monotonic()
-            api.update(endpoint_slice(i, args.endpoints, generation=n + 1))
+            api.update(endpoint_slice(i, args.endpoints, generation=n % 63 + 1))
             while True:
                 msg = ask(port, name)
                 now = sorted(r.address for rr in msg.answer for r in rr) if msg else old

@@ -280,19 +280,29 @@ std::shared_ptr<const ServiceRecords> BuildServiceRecords(
     if (fragment == nullptr) return nullptr;
     records->zones.push_back(std::move(fragment));
   }
-  // PTRs point into the primary zone: ClusterIPs at the service, endpoints at their names.
+  // PTRs point into the primary zone: ClusterIPs at the service, endpoints at their names. Only
+  // addresses inside a configured reverse zone are kept: the rest could never be asked for.
+  auto in_reverse_zone = [&](const std::string& reverse) {
+    return !reverse.empty() &&
+           std::any_of(options.reverse_zones.begin(), options.reverse_zones.end(),
+                       [&](const std::string& zone) { return wire::IsSubdomain(reverse, zone); });
+  };
+  if (options.reverse_zones.empty()) return records;
   const std::string primary_apex =
       Absolute(Relative({service.name, service.ns, "svc"}), options.forward_zones.front());
   if (service.kind == Service::Kind::kClusterIp) {
     for (const std::string& ip : service.cluster_ips) {
       std::string reverse = ReverseName(ip);
-      if (!reverse.empty()) records->ptrs.push_back({reverse, primary_apex, true});
+      if (in_reverse_zone(reverse)) records->ptrs.push_back({reverse, primary_apex, true});
     }
   }
   if (service.kind != Service::Kind::kExternalName) {
     for (const PublishedEndpoint& e : published) {
+      std::string reverse = ReverseNameOf(e.address);
       std::string target = Absolute(Relative({e.name}), primary_apex);
-      if (!target.empty()) records->ptrs.push_back({ReverseNameOf(e.address), target, false});
+      if (!target.empty() && in_reverse_zone(reverse)) {
+        records->ptrs.push_back({std::move(reverse), std::move(target), false});
+      }
     }
   }
   return records;
