@@ -82,6 +82,7 @@ def main():
     parser.add_argument("--events", type=int, default=200, help="updates for the latency test")
     parser.add_argument("--binary", default=str(REPO / "build" / "petdns"))
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--wrap", default="", help="command to run petdns under (heaptrack)")
     args = parser.parse_args()
 
     api = FakeApiServer(bookmark_interval=60, history_limit=max(1000, args.events * 2))
@@ -104,7 +105,7 @@ def main():
         '[server.kubernetes]\nkubeconfig = "kubeconfig"\n')
     last = f"svc-{args.services - 1}.ns-{(args.services - 1) % 20}.svc.cluster.local."
     start = time.monotonic()
-    proc = subprocess.Popen([args.binary, "serve", "--config", str(work / "petdns.toml")],
+    proc = subprocess.Popen(args.wrap.split() + [args.binary, "serve", "--config", str(work / "petdns.toml")],
                             stdout=subprocess.DEVNULL, stderr=open(work / "petdns.log", "wb"))
     results = {"services": args.services, "endpoints": args.services * args.endpoints}
     try:

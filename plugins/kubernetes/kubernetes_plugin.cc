@@ -1,6 +1,7 @@
 #include "plugins/kubernetes/kubernetes_plugin.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <ctime>
@@ -163,7 +164,11 @@ void KubernetesPlugin::StartFullRebuild() {
         }
         RefreshPods(*view);
         for (auto& [key, records] : *built) view->SetService(key, std::move(records));
+        built->clear();
         view_ = std::move(view);
+        // A relist frees a whole generation of records at once, much of it allocated on a pool
+        // thread: hand the pages back rather than let the next relist stack up another heap.
+        malloc_trim(0);
         ++stats_.rebuilds;
         stats_.last_rebuild = std::chrono::steady_clock::now();
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*build_time).count();
