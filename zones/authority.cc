@@ -44,7 +44,8 @@ bool Contains(const std::vector<AnswerRRset>& section, const RRset* rrset) {
 }
 
 void AddNegativeSoa(const NegativeAuthority& authority, Answer& out) {
-  if (authority.soa != nullptr) out.authority.push_back({authority.owner, authority.soa, authority.ttl});
+  if (authority.soa != nullptr)
+    out.authority.push_back({authority.owner, authority.soa, authority.ttl});
 }
 
 void AddAddressesOf(const CompiledZone& zone, std::string_view target, bool allow_glue,

@@ -34,9 +34,9 @@ struct Node {
 // Where negative answers take their SOA from: the zone's own apex, or, for a fragment of a larger
 // zone (one Kubernetes service's names), the enclosing zone's.
 struct NegativeAuthority {
-  std::string_view owner;     // the SOA's owner name (wire)
+  std::string_view owner;  // the SOA's owner name (wire)
   const RRset* soa = nullptr;
-  uint32_t ttl = 0;           // min(SOA TTL, SOA MINIMUM)
+  uint32_t ttl = 0;  // min(SOA TTL, SOA MINIMUM)
 };
 
 class CompiledZone {

@@ -40,9 +40,11 @@ Map<T> Decoded(std::vector<nlohmann::json>& items, const Map<T>& current, Decode
 
 // One watch event. Returns the previous and the new version (either may be null).
 template <class T, class Decode>
-std::pair<std::shared_ptr<const T>, std::shared_ptr<const T>> Applied(
-    Map<T>& map, WatchEventType type, const nlohmann::json& object, Decode decode,
-    uint64_t& errors) {
+std::pair<std::shared_ptr<const T>, std::shared_ptr<const T>> Applied(Map<T>& map,
+                                                                      WatchEventType type,
+                                                                      const nlohmann::json& object,
+                                                                      Decode decode,
+                                                                      uint64_t& errors) {
   if (type == WatchEventType::kDeleted) {
     std::string key = ObjectKey(object);
     auto it = map.find(key);
@@ -79,7 +81,8 @@ std::vector<const EndpointSlice*> ClusterState::Snapshot::SlicesOf(
   auto it = slices_by_service.find(service_key);
   if (it == slices_by_service.end()) return out;
   for (const std::string& slice_key : it->second) {
-    if (auto slice = slices.find(slice_key); slice != slices.end()) out.push_back(slice->second.get());
+    if (auto slice = slices.find(slice_key); slice != slices.end())
+      out.push_back(slice->second.get());
   }
   return out;
 }

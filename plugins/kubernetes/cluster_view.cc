@@ -33,8 +33,8 @@ Labels RelativeLabels(std::string_view name, size_t zone_size) {
 
 std::string_view Label(std::string_view name, const Labels& labels, int i, size_t zone_size) {
   size_t begin = labels.start[static_cast<size_t>(i)];
-  size_t end = i + 1 < labels.count ? labels.start[static_cast<size_t>(i + 1)]
-                                    : name.size() - zone_size;
+  size_t end =
+      i + 1 < labels.count ? labels.start[static_cast<size_t>(i + 1)] : name.size() - zone_size;
   return name.substr(begin, end - begin);
 }
 
@@ -113,7 +113,7 @@ void ClusterView::Resolve(size_t zone_index, std::string_view qname, std::string
     if (!TrailingCname(out, targets[static_cast<size_t>(hop)], target)) return;
     if (!wire::IsSubdomain(target, zone)) return;
     for (const zones::AnswerRRset& a : out.answer) {
-      if (a.rrset->type != RrType::kCname) return;  // data already follows the CNAME
+      if (a.rrset->type != RrType::kCname) return;    // data already follows the CNAME
       if (wire::NamesEqual(a.owner, target)) return;  // a loop
     }
     qname = target;
@@ -152,9 +152,8 @@ void ClusterView::ResolveForward(size_t zone_index, std::string_view qname, std:
   zones::Resolve(zone, qname, owner, qtype, out);
 }
 
-void ClusterView::ResolveReverse(size_t zone_index, std::string_view qname,
-                                 std::string_view owner, RrType qtype,
-                                 zones::Answer& out) const noexcept {
+void ClusterView::ResolveReverse(size_t zone_index, std::string_view qname, std::string_view owner,
+                                 RrType qtype, zones::Answer& out) const noexcept {
   const zones::CompiledZone& zone = *base[zone_index];
   if (const auto* ptr = ptrs.Find(qname); ptr != nullptr && qname != zone.origin()) {
     if (qtype == RrType::kPtr || qtype == RrType::kAny) {

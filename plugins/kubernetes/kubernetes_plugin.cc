@@ -93,7 +93,8 @@ void KubernetesPlugin::RefreshPods(ClusterView& view) const {
   view.pods = {};
   if (options_.records.pods != PodMode::kVerified) return;
   std::vector<std::pair<std::string, PodRecords>> records;
-  for (const auto& [key, pod] : state_.snapshot().pods) AddPodRecords(*pod, options_.records, records);
+  for (const auto& [key, pod] : state_.snapshot().pods)
+    AddPodRecords(*pod, options_.records, records);
   for (auto& [key, value] : records) {
     if (const auto* existing = view.pods.Find(key); existing != nullptr) {
       auto merged = std::make_shared<PodRecords>(**existing);
@@ -137,7 +138,8 @@ void KubernetesPlugin::StartFullRebuild() {
   // Every service's records, built on a pool thread from a snapshot of shared pointers while the
   // state keeps changing on the loop; later changes are applied on top when it is done.
   auto snapshot = std::make_shared<ClusterState::Snapshot>(state_.snapshot());
-  auto built = std::make_shared<std::vector<std::pair<std::string, std::shared_ptr<const ServiceRecords>>>>();
+  auto built = std::make_shared<
+      std::vector<std::pair<std::string, std::shared_ptr<const ServiceRecords>>>>();
   auto build_time = std::make_shared<std::chrono::steady_clock::duration>();
   RecordOptions options = options_.records;
   runtime_->Background(

@@ -169,7 +169,7 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
   const uint32_t ttl = options.ttl;
   zones::ZoneBuilder builder(apex);
   auto endpoint_name = [&](const PublishedEndpoint& e) {
-    return e.name.empty() ? std::string() : Absolute(Relative({e.name}) , apex);
+    return e.name.empty() ? std::string() : Absolute(Relative({e.name}), apex);
   };
 
   if (service.kind == Service::Kind::kExternalName) {
@@ -238,7 +238,8 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
 }  // namespace
 
 bool RecordOptions::Exposed(std::string_view ns) const {
-  return namespaces.empty() || std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
+  return namespaces.empty() ||
+         std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
 }
 
 std::string DashedAddress(std::string_view ip) {
@@ -251,9 +252,7 @@ std::string DashedAddress(std::string_view ip) {
 
 std::string ReverseName(std::string_view ip) { return ReverseNameOf(ParseAddress(ip)); }
 
-std::string ServiceKey(std::string_view ns, std::string_view name) {
-  return Relative({name, ns});
-}
+std::string ServiceKey(std::string_view ns, std::string_view name) { return Relative({name, ns}); }
 
 std::string PodKey(std::string_view dashed_address, std::string_view ns) {
   return Relative({dashed_address, ns});

@@ -24,9 +24,9 @@ struct RecordOptions {
   uint32_t ttl = 5;
   uint32_t negative_ttl = 5;  // SOA MINIMUM and TTL: how long NXDOMAIN/NODATA may be cached
   PodMode pods = PodMode::kDisabled;
-  bool endpoint_pod_names = false;    // name endpoints without hostname after their pod
-  bool ignore_empty_service = false;  // ClusterIP services with no ready endpoint: NXDOMAIN
-  std::vector<std::string> namespaces;  // exposed namespaces; empty: all
+  bool endpoint_pod_names = false;        // name endpoints without hostname after their pod
+  bool ignore_empty_service = false;      // ClusterIP services with no ready endpoint: NXDOMAIN
+  std::vector<std::string> namespaces;    // exposed namespaces; empty: all
   std::vector<std::string> ns_addresses;  // A/AAAA of ns.dns.<zone>; empty: 127.0.0.1
 
   bool Exposed(std::string_view ns) const;

@@ -1,12 +1,11 @@
 #include "plugins/kubernetes/records.h"
 
-#include "plugins/kubernetes/cluster_state.h"
-#include "plugins/kubernetes/cluster_view.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "plugins/kubernetes/cluster_state.h"
+#include "plugins/kubernetes/cluster_view.h"
 #include "server/wire/name.h"
 
 namespace petdns::plugins::kubernetes {

@@ -18,7 +18,9 @@ class ShardedMap {
  public:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   using Shard = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
 

@@ -35,6 +35,9 @@ class Plugin {
   virtual void OnStartup() {}
   // Called on the main loop when the server stops or the chain is replaced.
   virtual void OnShutdown() {}
+  // Whether the plugin can answer as it should yet (the kubernetes plugin: first sync done).
+  // /ready reports 200 only when every plugin is ready. Main loop.
+  virtual bool Ready() const noexcept { return true; }
 };
 
 using PluginPtr = std::unique_ptr<Plugin>;

@@ -1,6 +1,12 @@
 #include "server/chain/query.h"
 
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace petdns::chain {
 
@@ -92,6 +98,108 @@ void Query::Finish(wire::MessageWriter& writer) noexcept {
   }
   sink_.Send(writer.Message());
   replied_ = true;
+  Notify(writer.Message());
+}
+
+void Query::Notify(std::span<const uint8_t> message) noexcept {
+  for (size_t i = 0; i < observer_count_; ++i) observers_[i]->OnReply(*this, message);
+}
+
+bool Query::Observe(ReplyObserver* observer) noexcept {
+  if (observer_count_ == kMaxObservers) return false;
+  observers_[observer_count_++] = observer;
+  return true;
+}
+
+Outcome Query::ReplyWire(std::span<uint8_t> message) noexcept {
+  if (message.size() < wire::kHeaderSize) return ReplyRcode(wire::Rcode::kServFail);
+  wire::WriteU16(message.data(), request_.id);
+  rcode_ = static_cast<wire::Rcode>(wire::ReadU16(message.data() + 2) & wire::flags::kRcodeMask);
+  if (message.size() <= response_limit_) {
+    sink_.Send(message);
+    replied_ = true;
+    Notify(message);
+    return Outcome::kReplied;
+  }
+  // Too big for this UDP client: header and question only, TC set; it retries over TCP.
+  wire::MessageWriter writer(scratch_.response);
+  writer.BeginResponse(request_);
+  writer.SetLimit(response_limit_);
+  if (request_.edns.present) writer.Reserve(wire::kOptRecordSize);
+  uint16_t flags = wire::ReadU16(message.data() + 2);
+  writer.SetFlags((flags & (wire::flags::kAa | wire::flags::kRa | wire::flags::kAd)) |
+                  wire::flags::kTc);
+  writer.SetRcode(rcode_);
+  Finish(writer);
+  return Outcome::kReplied;
+}
+
+namespace {
+
+// Where late answers go when the client can no longer be reached.
+class DroppingSink final : public listener::ResponseSink {
+ public:
+  void Send(std::span<const uint8_t>) noexcept override {}
+};
+
+}  // namespace
+
+struct Deferred::State {
+  std::vector<uint8_t> packet;
+  wire::Request request;
+  sockaddr_storage address{};
+  listener::ClientInfo client;
+  std::unique_ptr<listener::ResponseSink> sink;
+  DroppingSink dropping;
+  std::string zone;
+  std::optional<Query> query;
+};
+
+Deferred Query::Detach(std::string_view plugin) noexcept {
+  Deferred held;
+  auto state = std::make_unique<Deferred::State>();
+  state->packet.assign(packet_.begin(), packet_.end());
+  state->request = request_;
+  if (client_.address != nullptr) {
+    std::memcpy(
+        &state->address, client_.address,
+        client_.address->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  }
+  state->client.address = reinterpret_cast<const sockaddr*>(&state->address);
+  state->client.transport = client_.transport;
+  state->sink = sink_.Retain();
+  state->zone.assign(zone_);
+  listener::ResponseSink& sink =
+      state->sink ? *state->sink : static_cast<listener::ResponseSink&>(state->dropping);
+  Query& q = state->query.emplace(state->request, state->packet, state->client, sink, scratch_,
+                                  max_udp_payload_);
+  q.zone_ = state->zone;
+  q.observers_ = observers_;
+  q.observer_count_ = observer_count_;
+  q.replied_by_ = plugin;  // the plugin that will answer
+  q.received_at_ = received_at_;
+  detached_ = true;
+  held.state_ = std::move(state);
+  return held;
+}
+
+Deferred::Deferred() = default;
+Deferred::Deferred(Deferred&&) noexcept = default;
+
+Query& Deferred::query() noexcept { return *state_->query; }
+
+Deferred& Deferred::operator=(Deferred&& other) noexcept {
+  if (this != &other) {
+    Deferred dropped(std::move(*this));  // answers SERVFAIL if it was pending
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Deferred::~Deferred() {
+  if (state_ != nullptr && !state_->query->replied()) {
+    (void)state_->query->ReplyRcode(wire::Rcode::kServFail);
+  }
 }
 
 void Query::SendRaw(std::span<uint8_t> message) noexcept {
@@ -101,7 +209,11 @@ void Query::SendRaw(std::span<uint8_t> message) noexcept {
 
 Outcome Next::operator()(Query& q) const noexcept {
   if (rest_.empty()) return q.ReplyRcode(wire::Rcode::kServFail);
-  return rest_.front()->Serve(q, Next(rest_.subspan(1)));
+  Plugin* plugin = rest_.front();
+  Outcome outcome = plugin->Serve(q, Next(rest_.subspan(1)));
+  // The innermost plugin that answered is the one metrics and logs name ("who replied").
+  if (q.replied() || outcome == Outcome::kDeferred) q.set_replied_by(plugin->Name());
+  return outcome;
 }
 
 }  // namespace petdns::chain

@@ -3,7 +3,10 @@
 // are encoded into the worker's buffer and sent through the listener's sink before returning.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -14,6 +17,17 @@
 #include "zones/answer.h"
 
 namespace petdns::chain {
+
+class Query;
+
+// Told about every reply a query sends (metrics, log, cache). Observers are plugins: they outlive
+// the queries they observe, deferred ones included. Called on the worker loop.
+class ReplyObserver {
+ public:
+  virtual ~ReplyObserver() = default;
+  // `message` is the reply as sent (truncated if it had to be).
+  virtual void OnReply(const Query& q, std::span<const uint8_t> message) noexcept = 0;
+};
 
 // Per-worker scratch reused by every query: the response buffer and the answer lists.
 struct QueryScratch {
@@ -49,8 +63,12 @@ class Query {
   Outcome Reply(const zones::Answer& answer) noexcept;
   // A reply with no records and the given rcode (AA clear).
   Outcome ReplyRcode(wire::Rcode rcode) noexcept;
+  // Sends a complete response encoded elsewhere (a cache hit, an upstream's answer): the ID is
+  // set to the request's, and over UDP a message larger than the client allows is replaced by
+  // its header and question with TC set.
+  Outcome ReplyWire(std::span<uint8_t> message) noexcept;
   // Sends an already-encoded message (zone transfers send several). The caller sets every header
-  // field but the ID, which is taken from the request.
+  // field but the ID, which is taken from the request. Observers are not told (see Replied).
   void SendRaw(std::span<uint8_t> message) noexcept;
   // Marks the query answered after SendRaw.
   Outcome Replied() noexcept {
@@ -58,7 +76,28 @@ class Query {
     return Outcome::kReplied;
   }
 
+  // Adds an observer told about this query's reply; false when there are already kMaxObservers.
+  bool Observe(ReplyObserver* observer) noexcept;
+  static constexpr size_t kMaxObservers = 4;
+
   bool replied() const noexcept { return replied_; }
+  // The plugin that replied ("" until one did, or when the chain ran out).
+  std::string_view replied_by() const noexcept { return replied_by_; }
+  void set_replied_by(std::string_view plugin) noexcept {
+    if (replied_by_.empty()) replied_by_ = plugin;
+  }
+  // Duration accounting starts here (set by the dispatcher when the packet arrives).
+  std::chrono::steady_clock::time_point received_at() const noexcept { return received_at_; }
+  void set_received_at(std::chrono::steady_clock::time_point t) noexcept { received_at_ = t; }
+  const listener::ClientInfo& client() const noexcept { return client_; }
+  std::span<const uint8_t> packet() const noexcept { return packet_; }
+  QueryScratch& scratch() noexcept { return scratch_; }
+  listener::ResponseSink& sink() noexcept { return sink_; }
+
+  // Takes the query off the stack for an answer that comes later (forward): copies what it needs
+  // and keeps a retained sink. The returned object answers SERVFAIL if destroyed unanswered.
+  // `plugin` (the caller's Name()) is who will have replied. This Query must not reply after.
+  class Deferred Detach(std::string_view plugin) noexcept;
   wire::Rcode rcode() const noexcept { return rcode_; }
   // The scratch response buffer, for plugins that encode messages themselves (AXFR).
   std::span<uint8_t> buffer() noexcept { return scratch_.response; }
@@ -68,6 +107,8 @@ class Query {
 
  private:
   void Finish(wire::MessageWriter& writer) noexcept;
+  void Notify(std::span<const uint8_t> message) noexcept;
+  friend class Deferred;
 
   const wire::Request& request_;
   std::span<const uint8_t> packet_;
@@ -78,7 +119,30 @@ class Query {
   size_t response_limit_;
   std::string_view zone_;
   bool replied_ = false;
+  bool detached_ = false;
   wire::Rcode rcode_ = wire::Rcode::kNoError;
+  std::string_view replied_by_;
+  std::chrono::steady_clock::time_point received_at_{};
+  std::array<ReplyObserver*, kMaxObservers> observers_{};
+  size_t observer_count_ = 0;
+};
+
+// A query held for a later answer. Movable, not copyable; answer through query(). Destroying an
+// unanswered one sends SERVFAIL (if the client can still be reached).
+class Deferred {
+ public:
+  Deferred();
+  Deferred(Deferred&&) noexcept;
+  Deferred& operator=(Deferred&& other) noexcept;
+  ~Deferred();
+
+  bool valid() const noexcept { return state_ != nullptr; }
+  Query& query() noexcept;
+
+ private:
+  friend class Query;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace petdns::chain

@@ -117,5 +117,76 @@ TEST_F(QueryTest, ReplyRcodeKeepsQuestion) {
   EXPECT_EQ(r.question, "Foo.t. IN A");
 }
 
+class CountingObserver final : public ReplyObserver {
+ public:
+  void OnReply(const Query& q, std::span<const uint8_t> message) noexcept override {
+    ++replies;
+    last_size = message.size();
+    last_rcode = q.rcode();
+  }
+  int replies = 0;
+  size_t last_size = 0;
+  wire::Rcode last_rcode = wire::Rcode::kNoError;
+};
+
+TEST_F(QueryTest, ObserversSeeEveryReply) {
+  packet_ = MakeQuery("ns.t.", RrType::kA);
+  ASSERT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+  listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_), listener::Transport::kUdp};
+  Query q(request_, packet_, client, sink_, *scratch_, 1232);
+  CountingObserver observer;
+  ASSERT_TRUE(q.Observe(&observer));
+  q.ReplyRcode(wire::Rcode::kRefused);
+  EXPECT_EQ(observer.replies, 1);
+  EXPECT_EQ(observer.last_size, sink_.messages.back().size());
+  EXPECT_EQ(observer.last_rcode, wire::Rcode::kRefused);
+}
+
+TEST_F(QueryTest, ReplyWireSetsIdAndTruncatesForSmallUdpClients) {
+  packet_ = MakeQuery("ns.t.", RrType::kA, QueryOptions{.id = 99});
+  ASSERT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+  listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_), listener::Transport::kUdp};
+  Query q(request_, packet_, client, sink_, *scratch_, 1232);
+  std::vector<uint8_t> upstream(700, 0);  // bigger than 512: must not go out as it is
+  wire::WriteU16(upstream.data() + 2, wire::flags::kQr | wire::flags::kRa);
+  q.ReplyWire(upstream);
+  auto r = Parse(sink_.messages.back());
+  EXPECT_EQ(r.id, 99);
+  EXPECT_TRUE(r.tc);
+  EXPECT_LE(r.size, 512u);
+  EXPECT_EQ(r.question, "ns.t. IN A");
+}
+
+TEST_F(QueryTest, DetachedQueryAnswersLaterOrServFails) {
+  packet_ = MakeQuery("ns.t.", RrType::kA, QueryOptions{.id = 7});
+  ASSERT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+  listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_), listener::Transport::kUdp};
+  CountingObserver observer;
+  Deferred held;
+  {
+    Query q(request_, packet_, client, sink_, *scratch_, 1232);
+    q.Observe(&observer);
+    held = q.Detach("forward");
+  }
+  packet_.assign(packet_.size(), 0);  // the original buffers are gone
+  EXPECT_TRUE(sink_.messages.empty());
+  EXPECT_EQ(held.query().replied_by(), "forward");
+  held.query().ReplyRcode(wire::Rcode::kNxDomain);
+  ASSERT_EQ(sink_.messages.size(), 1u);
+  EXPECT_EQ(Parse(sink_.messages.back()).id, 7);
+  EXPECT_EQ(Parse(sink_.messages.back()).question, "ns.t. IN A");
+  EXPECT_EQ(observer.replies, 1);
+
+  packet_ = MakeQuery("ns.t.", RrType::kA, QueryOptions{.id = 8});
+  ASSERT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+  {
+    Query q(request_, packet_, client, sink_, *scratch_, 1232);
+    Deferred dropped = q.Detach("forward");
+  }
+  ASSERT_EQ(sink_.messages.size(), 2u);
+  EXPECT_EQ(Parse(sink_.messages.back()).rcode, 2);  // SERVFAIL when dropped unanswered
+  EXPECT_EQ(Parse(sink_.messages.back()).id, 8);
+}
+
 }  // namespace
 }  // namespace petdns::chain

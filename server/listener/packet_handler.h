@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 namespace petdns::listener {
@@ -25,6 +26,10 @@ class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
   virtual void Send(std::span<const uint8_t> message) noexcept = 0;
+  // A sink for the same client that stays usable after HandlePacket returns, for answers that
+  // come later (forward waits for an upstream). Sending through it once the client is gone (its
+  // TCP connection closed, the listener stopped) does nothing. Null when the sink cannot.
+  virtual std::unique_ptr<ResponseSink> Retain() noexcept { return nullptr; }
 };
 
 class PacketHandler {

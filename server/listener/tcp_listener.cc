@@ -32,6 +32,18 @@ size_t FrameLength(uint8_t hi, uint8_t lo) { return (size_t{hi} << 8) | lo; }
 
 class TcpListener::Connection final : public ResponseSink {
  public:
+  // A late answer's way back: sends on the connection while it is open.
+  class RetainedTcpSink final : public ResponseSink {
+   public:
+    explicit RetainedTcpSink(const std::shared_ptr<Connection*>& alive) : alive_(alive) {}
+    void Send(std::span<const uint8_t> message) noexcept override {
+      if (auto connection = alive_.lock()) (*connection)->Send(message);
+    }
+
+   private:
+    std::weak_ptr<Connection*> alive_;
+  };
+
   explicit Connection(TcpListener& owner) : owner_(owner) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -90,9 +102,15 @@ class TcpListener::Connection final : public ResponseSink {
 
   bool closed() const noexcept { return closed_; }
 
+  std::unique_ptr<ResponseSink> Retain() noexcept override {
+    if (closed_) return nullptr;
+    return std::make_unique<RetainedTcpSink>(alive_);
+  }
+
   // Closes both handles; queued writes are cancelled. The object stays alive until Remove().
   void Close() noexcept {
     closed_ = true;
+    alive_.reset();  // retained sinks see the connection gone
     timer_.Close();
     tcp_.Close();
   }
@@ -275,6 +293,7 @@ class TcpListener::Connection final : public ResponseSink {
   bool peer_eof_ = false;         // the client half-closed the connection
   bool partial_timer_armed_ = false;
   bool closed_ = false;
+  std::shared_ptr<Connection*> alive_ = std::make_shared<Connection*>(this);
 };
 
 TcpListener::TcpListener(uv_loop_t* loop, PacketHandler& handler, TcpListenerOptions options)

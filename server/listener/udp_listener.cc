@@ -89,6 +89,38 @@ void UdpListener::Sink::Send(std::span<const uint8_t> message) noexcept {
   owner_.SendTo(message, peer_);
 }
 
+namespace {
+
+// A reply address kept after the datagram's handling returned.
+class RetainedUdpSink final : public ResponseSink {
+ public:
+  RetainedUdpSink(std::weak_ptr<UdpListener*> listener, const sockaddr* peer)
+      : listener_(std::move(listener)) {
+    std::memcpy(&peer_, peer,
+                peer->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  }
+  void Send(std::span<const uint8_t> message) noexcept override {
+    if (auto listener = listener_.lock()) {
+      (*listener)->Reply(message, reinterpret_cast<const sockaddr*>(&peer_));
+    }
+  }
+
+ private:
+  std::weak_ptr<UdpListener*> listener_;
+  sockaddr_storage peer_{};
+};
+
+}  // namespace
+
+std::unique_ptr<ResponseSink> UdpListener::Sink::Retain() noexcept {
+  if (peer_ == nullptr) return nullptr;
+  return std::make_unique<RetainedUdpSink>(owner_.self_, peer_);
+}
+
+void UdpListener::Reply(std::span<const uint8_t> message, const sockaddr* peer) noexcept {
+  if (udp_.get() != nullptr) SendTo(message, peer);
+}
+
 void UdpListener::SendTo(std::span<const uint8_t> message, const sockaddr* peer) noexcept {
   if (udp_.get() == nullptr || peer == nullptr) {
     ++dropped_send_errors_;

@@ -37,6 +37,9 @@ class UdpListener {
   // The bound port (useful after binding port 0); 0 when not listening.
   uint16_t LocalPort() const noexcept;
 
+  // Sends `message` to `peer` now (used by retained sinks for late answers).
+  void Reply(std::span<const uint8_t> message, const sockaddr* peer) noexcept;
+
   uint64_t received() const noexcept { return received_; }
   uint64_t sent() const noexcept { return sent_; }
   uint64_t dropped_send_errors() const noexcept { return dropped_send_errors_; }
@@ -47,6 +50,7 @@ class UdpListener {
    public:
     explicit Sink(UdpListener& owner) : owner_(owner) {}
     void Send(std::span<const uint8_t> message) noexcept override;
+    std::unique_ptr<ResponseSink> Retain() noexcept override;
     void set_peer(const sockaddr* peer) noexcept { peer_ = peer; }
 
    private:
@@ -69,6 +73,8 @@ class UdpListener {
   uint64_t received_ = 0;
   uint64_t sent_ = 0;
   uint64_t dropped_send_errors_ = 0;
+  // Retained sinks hold a weak reference: once the listener is gone they send nothing.
+  std::shared_ptr<UdpListener*> self_ = std::make_shared<UdpListener*>(this);
 };
 
 }  // namespace petdns::listener

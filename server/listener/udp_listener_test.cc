@@ -125,3 +125,41 @@ TEST_F(UdpListenerTest, StopClosesTheSocketAndTheLoopEnds) {
 
 }  // namespace
 }  // namespace petdns::listener
+
+namespace petdns::listener {
+namespace {
+
+// Keeps a retained sink from each packet and answers later, as forward does.
+class LateHandler final : public PacketHandler {
+ public:
+  void HandlePacket(std::span<const uint8_t> packet, const ClientInfo&,
+                    ResponseSink& sink) noexcept override {
+    last_packet.assign(packet.begin(), packet.end());
+    retained = sink.Retain();
+  }
+  std::vector<uint8_t> last_packet;
+  std::unique_ptr<ResponseSink> retained;
+};
+
+TEST(UdpListenerRetain, RetainedSinkAnswersAfterHandlingAndNothingOnceStopped) {
+  uv::Loop loop;
+  ASSERT_TRUE(loop.Init());
+  LateHandler handler;
+  auto listener = std::make_unique<UdpListener>(loop.get(), handler);
+  sockaddr_storage addr = test::Loopback(AF_INET, 0);
+  ASSERT_TRUE(listener->Start(reinterpret_cast<const sockaddr*>(&addr)));
+  addr = test::Loopback(AF_INET, listener->LocalPort());
+  test::UdpClient client(loop.get(), AF_INET);
+  ASSERT_TRUE(client.SendTo(addr, {9, 8, 7}));
+  ASSERT_TRUE(testing::RunLoopUntil(loop.get(), [&] { return handler.retained != nullptr; }));
+  handler.retained->Send(handler.last_packet);  // the late answer
+  auto replies = client.Receive(1);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0], (test::Bytes{9, 8, 7}));
+  listener.reset();
+  handler.retained->Send(handler.last_packet);  // the listener is gone: nothing happens
+  EXPECT_TRUE(client.Receive(1, std::chrono::milliseconds(50)).empty());
+}
+
+}  // namespace
+}  // namespace petdns::listener

@@ -30,11 +30,19 @@ struct QueryOptions {
 std::vector<uint8_t> MakeQuery(std::string_view name, wire::RrType type,
                                const QueryOptions& options = {});
 
-// Records every message a handler sends.
+// Records every message a handler sends; retained sinks record into the same list.
 class RecordingSink final : public listener::ResponseSink {
  public:
   void Send(std::span<const uint8_t> message) noexcept override {
     messages.emplace_back(message.begin(), message.end());
+  }
+  std::unique_ptr<listener::ResponseSink> Retain() noexcept override {
+    struct Forward final : listener::ResponseSink {
+      explicit Forward(RecordingSink& target) : to(target) {}
+      void Send(std::span<const uint8_t> message) noexcept override { to.Send(message); }
+      RecordingSink& to;
+    };
+    return std::make_unique<Forward>(*this);
   }
   std::vector<std::vector<uint8_t>> messages;
 };
