@@ -46,7 +46,9 @@ class FilePluginTest : public ::testing::Test {
     auto config = config::LoadConfig(dir_ + "/petdns.toml");
     EXPECT_TRUE(config) << (config ? "" : config.error().message);
     config_ = std::make_unique<config::Config>(std::move(*config));
-    chain::SetupContext ctx{*config_, config_->servers[0], &runtime_, false};
+    chain::SetupContext ctx{
+        *config_, config_->servers[0], &runtime_, false, std::make_shared<prometheus::Registry>(),
+        nullptr};
     return file::Setup(ctx, *config_->servers[0].plugins.at("file"));
   }
 

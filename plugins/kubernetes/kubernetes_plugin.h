@@ -50,6 +50,7 @@ class KubernetesPlugin final : public chain::Plugin {
   chain::Outcome Serve(chain::Query& q, chain::Next next) noexcept override;
   void OnStartup() override;
   void OnShutdown() override;
+  bool Ready() const noexcept override { return synced() && view_ != nullptr; }
 
   // Set by Setup before startup; the source feeds `state()`.
   void set_source(std::unique_ptr<Source> source) { source_ = std::move(source); }

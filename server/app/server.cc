@@ -24,12 +24,13 @@ std::string JoinErrors(const std::string& a, const std::string& b) {
 }
 
 // Builds one chain per server block. With a null runtime nothing is started (petdns check).
-Result<std::vector<std::unique_ptr<chain::Chain>>> BuildChains(const config::Config& config,
-                                                               chain::Runtime* runtime) {
+Result<std::vector<std::unique_ptr<chain::Chain>>> BuildChains(
+    const config::Config& config, chain::Runtime* runtime,
+    const std::shared_ptr<prometheus::Registry>& metrics, chain::ProcessHooks* process) {
   std::vector<std::unique_ptr<chain::Chain>> chains;
   std::string errors;
   for (const config::ServerBlock& block : config.servers) {
-    chain::SetupContext ctx{config, block, runtime, runtime == nullptr};
+    chain::SetupContext ctx{config, block, runtime, runtime == nullptr, metrics, process};
     auto plugins = chain::SetupPlugins(ctx);
     if (!plugins) {
       errors = JoinErrors(errors, plugins.error().message);
@@ -52,7 +53,7 @@ Result<std::vector<std::unique_ptr<chain::Chain>>> BuildChains(const config::Con
 
 }  // namespace
 
-struct Server::Impl {
+struct Server::Impl final : chain::ProcessHooks {
   // One listen address: its dispatcher and the UDP and TCP front ends.
   struct Endpoint {
     std::string text;
@@ -66,7 +67,40 @@ struct Server::Impl {
   config::Config config;
   std::vector<std::unique_ptr<chain::Chain>> chains;
   std::vector<Endpoint> endpoints;
+  std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
+  std::map<std::string, std::shared_ptr<void>> kept;  // process-wide plugin objects
+  std::vector<std::function<void()>> lame_duck_begins;
+  std::chrono::milliseconds lame_duck{0};
   bool stopping = false;
+  bool in_lame_duck = false;
+
+  bool Keep(const std::string& key, std::shared_ptr<void> object) override {
+    return kept.emplace(key, std::move(object)).second;
+  }
+  std::vector<chain::PluginReadiness> Readiness() const override {
+    std::vector<chain::PluginReadiness> out;
+    for (size_t i = 0; i < chains.size(); ++i) {
+      for (const chain::PluginPtr& p : chains[i]->plugins()) {
+        out.push_back({i, std::string(p->Name()), p->Ready()});
+      }
+    }
+    return out;
+  }
+  void OnLameDuck(std::chrono::milliseconds delay, std::function<void()> begin) override {
+    lame_duck = std::max(lame_duck, delay);
+    if (begin) lame_duck_begins.push_back(std::move(begin));
+  }
+
+  // SIGTERM/SIGINT: a lame-duck period first if a plugin asked for one (health reports the server
+  // going away while it still answers), then the real shutdown.
+  void Terminate() {
+    if (stopping || in_lame_duck) return;
+    if (lame_duck.count() == 0) return Shutdown();
+    in_lame_duck = true;
+    log::Info(kLog, "lame duck for " + std::to_string(lame_duck.count()) + " ms");
+    for (auto& begin : lame_duck_begins) begin();
+    runtime->After(lame_duck, [this] { Shutdown(); });
+  }
 
   void Shutdown() {
     if (stopping) return;
@@ -77,6 +111,7 @@ struct Server::Impl {
       e.tcp->Stop();
     }
     for (auto& c : chains) c->Shutdown();
+    kept.clear();  // process-wide endpoints close before the loop ends
     runtime->Shutdown();
   }
 };
@@ -91,7 +126,7 @@ Result<std::unique_ptr<Server>> Server::Create(config::Config config) {
   impl->config = std::move(config);
   const config::Config& cfg = impl->config;
 
-  auto chains = BuildChains(cfg, impl->runtime.get());
+  auto chains = BuildChains(cfg, impl->runtime.get(), impl->metrics, impl.get());
   if (!chains) return chains.error();
   impl->chains = std::move(*chains);
 
@@ -124,7 +159,7 @@ Result<std::unique_ptr<Server>> Server::Create(config::Config config) {
     impl->endpoints.push_back(std::move(endpoint));
   }
   Impl* raw = impl.get();
-  impl->runtime->OnTerminate([raw] { raw->Shutdown(); });
+  impl->runtime->OnTerminate([raw] { raw->Terminate(); });
   for (auto& c : impl->chains) c->Startup();
   for (const Impl::Endpoint& e : impl->endpoints) {
     log::Info(kLog, "listening on " + e.text + " (udp " + std::to_string(e.udp->LocalPort()) +
@@ -153,7 +188,8 @@ Status CheckConfig(const std::string& path) {
   config::CheckedConfig checked = config::LoadConfigForCheck(path);
   std::string errors = checked.errors;
   if (checked.config.document != nullptr) {
-    auto chains = BuildChains(checked.config, nullptr);
+    auto chains =
+        BuildChains(checked.config, nullptr, std::make_shared<prometheus::Registry>(), nullptr);
     if (!chains) errors = JoinErrors(errors, chains.error().message);
   }
   if (!errors.empty()) return MakeError(ErrorCode::kInvalidArgument, errors);

@@ -3,6 +3,7 @@
 // Main thread only.
 #pragma once
 
+#include <prometheus/registry.h>
 #include <toml++/toml.h>
 
 #include <span>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "server/chain/plugin.h"
+#include "server/chain/process_hooks.h"
 #include "server/chain/runtime.h"
 #include "server/common/error.h"
 #include "server/config/config.h"
@@ -21,6 +23,10 @@ struct SetupContext {
   const config::ServerBlock& block;
   Runtime* runtime = nullptr;  // null under `petdns check`: load and validate, start nothing
   bool check_only = false;
+  // The process-wide metrics registry every plugin adds its families to (never null).
+  std::shared_ptr<prometheus::Registry> metrics;
+  // Process-wide services; null under `petdns check`.
+  ProcessHooks* process = nullptr;
 
   // A path from the config file, made absolute against the config file's folder.
   std::string ResolvePath(const std::string& path) const;
