@@ -1,5 +1,8 @@
 #include "server/app/server.h"
 
+#include <prometheus/counter.h>
+#include <sys/stat.h>
+
 #include <map>
 #include <vector>
 
@@ -53,34 +56,61 @@ Result<std::vector<std::unique_ptr<chain::Chain>>> BuildChains(
 
 }  // namespace
 
+// One configuration's worth of running plugins. A reload builds the next generation beside the
+// current one and swaps it in; the old one stops its timers at once and is destroyed a little
+// later, so queries it is still answering (forward waits on upstreams) finish.
+struct Generation {
+  config::Config config;
+  std::unique_ptr<uv::LoopRuntime> runtime;  // its own timers and signal callbacks
+  std::vector<std::unique_ptr<chain::Chain>> chains;
+
+  ~Generation() {
+    for (auto& c : chains) c->Shutdown();
+    if (runtime) runtime->Shutdown();
+  }
+};
+
 struct Server::Impl final : chain::ProcessHooks {
-  // One listen address: its dispatcher and the UDP and TCP front ends.
+  // One listen address: its dispatcher and the UDP and TCP front ends. Listeners outlive
+  // reloads; only the dispatcher's routes change.
   struct Endpoint {
     std::string text;
     std::unique_ptr<dispatch::Dispatcher> dispatcher;
     std::unique_ptr<listener::UdpListener> udp;
     std::unique_ptr<listener::TcpListener> tcp;
   };
+  using AddressKey = std::pair<std::string, uint16_t>;
+  static constexpr std::chrono::milliseconds kRetireDelay{5000};
 
   uv::Loop loop;  // first: destroyed last, after every handle below is closed
-  std::unique_ptr<uv::LoopRuntime> runtime;
-  config::Config config;
-  std::vector<std::unique_ptr<chain::Chain>> chains;
-  std::vector<Endpoint> endpoints;
+  std::unique_ptr<uv::LoopRuntime> runtime;  // process-wide: SIGTERM, SIGHUP, config polling
+  std::unique_ptr<Generation> current;
+  std::vector<std::unique_ptr<Generation>> retiring;
+  std::map<AddressKey, Endpoint> endpoints;
+  std::vector<Endpoint> closed_endpoints;  // stopped, freed with the retiring generation
   std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
+  prometheus::Counter* reloads = nullptr;
+  prometheus::Counter* reload_failures = nullptr;
   std::map<std::string, std::shared_ptr<void>> kept;  // process-wide plugin objects
   std::vector<std::function<void()>> lame_duck_begins;
   std::chrono::milliseconds lame_duck{0};
+  std::string config_path;
+  struct stat config_stat {};
   bool stopping = false;
   bool in_lame_duck = false;
 
   bool Keep(const std::string& key, std::shared_ptr<void> object) override {
     return kept.emplace(key, std::move(object)).second;
   }
+  std::shared_ptr<void> Find(const std::string& key) const override {
+    auto it = kept.find(key);
+    return it == kept.end() ? nullptr : it->second;
+  }
   std::vector<chain::PluginReadiness> Readiness() const override {
     std::vector<chain::PluginReadiness> out;
-    for (size_t i = 0; i < chains.size(); ++i) {
-      for (const chain::PluginPtr& p : chains[i]->plugins()) {
+    if (current == nullptr) return out;
+    for (size_t i = 0; i < current->chains.size(); ++i) {
+      for (const chain::PluginPtr& p : current->chains[i]->plugins()) {
         out.push_back({i, std::string(p->Name()), p->Ready()});
       }
     }
@@ -89,6 +119,131 @@ struct Server::Impl final : chain::ProcessHooks {
   void OnLameDuck(std::chrono::milliseconds delay, std::function<void()> begin) override {
     lame_duck = std::max(lame_duck, delay);
     if (begin) lame_duck_begins.push_back(std::move(begin));
+  }
+
+  // Sets up every plugin of `config` on its own runtime. Starts nothing yet.
+  Result<std::unique_ptr<Generation>> Build(config::Config config) {
+    auto generation = std::make_unique<Generation>();
+    generation->config = std::move(config);
+    generation->runtime = std::make_unique<uv::LoopRuntime>(loop);
+    auto chains = BuildChains(generation->config, generation->runtime.get(), metrics, this);
+    if (!chains) return chains.error();
+    generation->chains = std::move(*chains);
+    return generation;
+  }
+
+  // Blocks grouped by listen address: blocks on one address share a dispatcher.
+  static std::map<AddressKey, std::pair<std::string, std::vector<chain::Chain*>>> Routes(
+      const Generation& generation) {
+    std::map<AddressKey, std::pair<std::string, std::vector<chain::Chain*>>> out;
+    const auto& servers = generation.config.servers;
+    for (size_t i = 0; i < servers.size(); ++i) {
+      for (const config::ListenAddress& address : servers[i].listen) {
+        auto& entry = out[{address.host, address.port}];
+        entry.first = address.text;
+        entry.second.push_back(generation.chains[i].get());
+      }
+    }
+    return out;
+  }
+
+  // Points every listen address of `generation` at its chains: existing listeners keep their
+  // sockets, new addresses are bound, addresses no longer configured are closed.
+  Status Activate(Generation& generation) {
+    const config::GlobalOptions& global = generation.config.global;
+    auto routes = Routes(generation);
+    std::vector<AddressKey> added;
+    for (auto& [key, route] : routes) {
+      if (endpoints.count(key) != 0) continue;
+      auto address = listener::ParseSocketAddress(key.first, key.second);
+      Status started = address ? Status() : address.error().WithContext("listen " + route.first);
+      Endpoint endpoint;
+      if (started) {
+        listener::TcpListenerOptions tcp_options;
+        tcp_options.idle_timeout = std::chrono::milliseconds(global.tcp_idle_timeout_ms);
+        tcp_options.max_connections = global.tcp_max_connections;
+        endpoint.text = route.first;
+        endpoint.dispatcher =
+            std::make_unique<dispatch::Dispatcher>(route.second, global.udp_max_payload);
+        endpoint.udp = std::make_unique<listener::UdpListener>(loop.get(), *endpoint.dispatcher);
+        endpoint.tcp =
+            std::make_unique<listener::TcpListener>(loop.get(), *endpoint.dispatcher, tcp_options);
+        const auto* sa = reinterpret_cast<const sockaddr*>(&*address);
+        started = endpoint.udp->Start(sa);
+        if (started) started = endpoint.tcp->Start(sa);
+      }
+      if (!started) {
+        for (const AddressKey& undo : added) endpoints.erase(undo);
+        return started;
+      }
+      log::Info(kLog, "listening on " + endpoint.text + " (udp " +
+                          std::to_string(endpoint.udp->LocalPort()) + ", tcp " +
+                          std::to_string(endpoint.tcp->LocalPort()) + ")");
+      endpoints.emplace(key, std::move(endpoint));
+      added.push_back(key);
+    }
+    for (auto it = endpoints.begin(); it != endpoints.end();) {
+      auto route = routes.find(it->first);
+      if (route == routes.end()) {
+        log::Info(kLog, "no longer listening on " + it->second.text);
+        it->second.udp->Stop();
+        it->second.tcp->Stop();
+        // Answers still on their way hold its dispatcher's scratch: free it with the generation.
+        closed_endpoints.push_back(std::move(it->second));
+        it = endpoints.erase(it);
+        continue;
+      }
+      it->second.dispatcher->SetChains(route->second.second);
+      ++it;
+    }
+    return {};
+  }
+
+  void WatchConfigFile() {
+    ::stat(config_path.c_str(), &config_stat);
+    runtime->Every(std::chrono::seconds(2), [this] {
+      struct stat now {};
+      if (::stat(config_path.c_str(), &now) != 0) return;
+      if (now.st_mtim.tv_sec == config_stat.st_mtim.tv_sec &&
+          now.st_mtim.tv_nsec == config_stat.st_mtim.tv_nsec &&
+          now.st_size == config_stat.st_size && now.st_ino == config_stat.st_ino) {
+        return;
+      }
+      config_stat = now;
+      Reload();
+    });
+  }
+
+  // SIGHUP or a changed config file: the whole configuration again. An invalid new config is
+  // reported and the running one stays.
+  void Reload() {
+    if (stopping || in_lame_duck) return;
+    auto fail = [this](const std::string& why) {
+      reload_failures->Increment();
+      log::Error(kLog, "reload failed, keeping the running configuration:\n" + why);
+    };
+    auto config = config::LoadConfig(config_path);
+    if (!config) return fail(config.error().message);
+    auto next = Build(std::move(*config));
+    if (!next) return fail(next.error().message);
+    if (Status st = Activate(**next); !st) {
+      if (Status back = Activate(*current); !back) log::Error(kLog, back.error().message);
+      return fail(st.error().message);
+    }
+    for (auto& c : (*next)->chains) c->Startup();
+    std::unique_ptr<Generation> old = std::exchange(current, std::move(*next));
+    old->runtime->Shutdown();  // its timers stop now; its plugins live on for answers in flight
+    retiring.push_back(std::move(old));
+    Generation* retired = retiring.back().get();
+    size_t closed = closed_endpoints.size();
+    runtime->After(kRetireDelay, [this, retired, closed] {
+      std::erase_if(retiring, [&](const auto& g) { return g.get() == retired; });
+      closed_endpoints.erase(closed_endpoints.begin(),
+                             closed_endpoints.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                            closed, closed_endpoints.size())));
+    });
+    reloads->Increment();
+    log::Info(kLog, "configuration reloaded from " + config_path);
   }
 
   // SIGTERM/SIGINT: a lame-duck period first if a plugin asked for one (health reports the server
@@ -106,11 +261,13 @@ struct Server::Impl final : chain::ProcessHooks {
     if (stopping) return;
     stopping = true;
     log::Info(kLog, "shutting down");
-    for (Endpoint& e : endpoints) {
+    for (auto& [key, e] : endpoints) {
       e.udp->Stop();
       e.tcp->Stop();
     }
-    for (auto& c : chains) c->Shutdown();
+    current.reset();
+    retiring.clear();
+    closed_endpoints.clear();
     kept.clear();  // process-wide endpoints close before the loop ends
     runtime->Shutdown();
   }
@@ -123,48 +280,27 @@ Result<std::unique_ptr<Server>> Server::Create(config::Config config) {
   auto impl = std::make_unique<Impl>();
   if (Status st = impl->loop.Init(); !st) return st.error();
   impl->runtime = std::make_unique<uv::LoopRuntime>(impl->loop);
-  impl->config = std::move(config);
-  const config::Config& cfg = impl->config;
+  impl->config_path = config.path;
+  auto& reload_family = prometheus::BuildCounter()
+                            .Name("petdns_reload_total")
+                            .Help("Configuration reloads that took effect.")
+                            .Register(*impl->metrics);
+  impl->reloads = &reload_family.Add({});
+  auto& failed_family = prometheus::BuildCounter()
+                            .Name("petdns_reload_failed_total")
+                            .Help("Configuration reloads that failed; the old one kept running.")
+                            .Register(*impl->metrics);
+  impl->reload_failures = &failed_family.Add({});
 
-  auto chains = BuildChains(cfg, impl->runtime.get(), impl->metrics, impl.get());
-  if (!chains) return chains.error();
-  impl->chains = std::move(*chains);
-
-  // Group blocks by listen address: blocks on one address share a dispatcher that routes by zone.
-  std::map<std::pair<std::string, uint16_t>, std::vector<chain::Chain*>> by_address;
-  std::map<std::pair<std::string, uint16_t>, std::string> address_text;
-  for (size_t i = 0; i < cfg.servers.size(); ++i) {
-    for (const config::ListenAddress& address : cfg.servers[i].listen) {
-      auto key = std::make_pair(address.host, address.port);
-      by_address[key].push_back(impl->chains[i].get());
-      address_text[key] = address.text;
-    }
-  }
-  listener::TcpListenerOptions tcp_options;
-  tcp_options.idle_timeout = std::chrono::milliseconds(cfg.global.tcp_idle_timeout_ms);
-  tcp_options.max_connections = cfg.global.tcp_max_connections;
-  for (auto& [key, chains_here] : by_address) {
-    auto address = listener::ParseSocketAddress(key.first, key.second);
-    if (!address) return address.error().WithContext("listen " + address_text[key]);
-    Impl::Endpoint endpoint;
-    endpoint.text = address_text[key];
-    endpoint.dispatcher =
-        std::make_unique<dispatch::Dispatcher>(chains_here, cfg.global.udp_max_payload);
-    endpoint.udp = std::make_unique<listener::UdpListener>(impl->loop.get(), *endpoint.dispatcher);
-    endpoint.tcp = std::make_unique<listener::TcpListener>(impl->loop.get(), *endpoint.dispatcher,
-                                                           tcp_options);
-    const auto* sa = reinterpret_cast<const sockaddr*>(&*address);
-    if (Status st = endpoint.udp->Start(sa); !st) return st.error();
-    if (Status st = endpoint.tcp->Start(sa); !st) return st.error();
-    impl->endpoints.push_back(std::move(endpoint));
-  }
+  auto generation = impl->Build(std::move(config));
+  if (!generation) return generation.error();
+  if (Status st = impl->Activate(**generation); !st) return st.error();
+  impl->current = std::move(*generation);
   Impl* raw = impl.get();
   impl->runtime->OnTerminate([raw] { raw->Terminate(); });
-  for (auto& c : impl->chains) c->Startup();
-  for (const Impl::Endpoint& e : impl->endpoints) {
-    log::Info(kLog, "listening on " + e.text + " (udp " + std::to_string(e.udp->LocalPort()) +
-                        ", tcp " + std::to_string(e.tcp->LocalPort()) + ")");
-  }
+  impl->runtime->OnReloadSignal([raw] { raw->Reload(); });
+  impl->WatchConfigFile();
+  for (auto& c : impl->current->chains) c->Startup();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -176,11 +312,11 @@ int Server::Run() {
 void Server::Stop() { impl_->Shutdown(); }
 
 uint16_t Server::udp_port() const {
-  return impl_->endpoints.empty() ? 0 : impl_->endpoints.front().udp->LocalPort();
+  return impl_->endpoints.empty() ? 0 : impl_->endpoints.begin()->second.udp->LocalPort();
 }
 
 uint16_t Server::tcp_port() const {
-  return impl_->endpoints.empty() ? 0 : impl_->endpoints.front().tcp->LocalPort();
+  return impl_->endpoints.empty() ? 0 : impl_->endpoints.begin()->second.tcp->LocalPort();
 }
 
 Status CheckConfig(const std::string& path) {

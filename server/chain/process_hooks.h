@@ -24,6 +24,9 @@ class ProcessHooks {
   // Returns false when an object with this key is already kept: a second block configuring the
   // same endpoint shares the first one.
   virtual bool Keep(const std::string& key, std::shared_ptr<void> object) = 0;
+  // The object kept under `key`, or null. Kept objects outlive configuration reloads: a plugin set
+  // up again by a reload finds its endpoint here instead of binding the port a second time.
+  virtual std::shared_ptr<void> Find(const std::string& key) const = 0;
   // Every chain plugin's readiness, for /ready.
   virtual std::vector<PluginReadiness> Readiness() const = 0;
   // On SIGTERM/SIGINT `begin` runs first; the server keeps answering for the longest `delay`

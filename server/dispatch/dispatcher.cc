@@ -9,6 +9,11 @@ using wire::Verdict;
 
 Dispatcher::Dispatcher(const std::vector<chain::Chain*>& chains, uint16_t max_udp_payload)
     : max_udp_payload_(max_udp_payload), scratch_(std::make_unique<chain::QueryScratch>()) {
+  SetChains(chains);
+}
+
+void Dispatcher::SetChains(const std::vector<chain::Chain*>& chains) {
+  routes_.clear();
   for (chain::Chain* c : chains) {
     for (const std::string& zone : c->zones()) routes_.emplace(zone, Route{c, zone});
   }

@@ -36,6 +36,9 @@ class Dispatcher final : public listener::PacketHandler {
   void HandlePacket(std::span<const uint8_t> packet, const listener::ClientInfo& client,
                     listener::ResponseSink& sink) noexcept override;
 
+  // Routes to `chains` from now on (a configuration reload). Same thread as HandlePacket.
+  void SetChains(const std::vector<chain::Chain*>& chains);
+
   const DispatchStats& stats() const noexcept { return stats_; }
 
  private:
