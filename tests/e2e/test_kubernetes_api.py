@@ -196,3 +196,72 @@ def test_forbidden_names_the_resource(api, start_petdns):
     srv = start_petdns(wait_synced=False)
     wait_for(lambda: "403" in srv.log() or "orbidden" in srv.log(), timeout=5)
     assert "namespaces" in srv.log()
+
+
+def test_https_with_ca_file_and_token_file(launch):
+    """TLS: the API's certificate is checked against certificate-authority; the token comes
+    from a tokenFile, as a service account's does."""
+    api = FakeApiServer(tls=True, token=TOKEN, bookmark_interval=1.0)
+    api.start()
+    try:
+        api.create(namespace("default"))
+        api.create(cluster_ip("web", "10.96.0.5"))
+        (launch.tmp_path / "token").write_text(TOKEN + "\n")
+        (launch.tmp_path / "kubeconfig").write_text(f"""apiVersion: v1
+kind: Config
+current-context: tls
+clusters:
+- name: tls
+  cluster:
+    server: {api.url}
+    certificate-authority: {api.ca_file}
+users:
+- name: sa
+  user:
+    tokenFile: token
+contexts:
+- name: tls
+  context: {{cluster: tls, user: sa}}
+""")
+
+        def config(port):
+            return (f'[[server]]\nlisten = ["127.0.0.1:{port}"]\nzones = ["cluster.local."]\n'
+                    '[server.kubernetes]\nkubeconfig = "kubeconfig"\n')
+
+        srv = launch(config, files=())
+        wait_for(lambda: addresses(srv.query("web.default.svc.cluster.local.")) == ["10.96.0.5"])
+        assert TOKEN not in srv.log()
+    finally:
+        api.stop()
+
+
+def test_wrong_ca_is_refused_with_a_clear_error(launch, tmp_path):
+    api = FakeApiServer(tls=True, token=TOKEN)
+    api.start()
+    try:
+        other = FakeApiServer(tls=True, cert_dir=str(tmp_path / "other-ca"))
+        other_ca = other.ca_file  # a CA that did not sign the API's certificate
+        (launch.tmp_path / "kubeconfig").write_text(f"""apiVersion: v1
+kind: Config
+current-context: c
+clusters:
+- name: c
+  cluster: {{server: "{api.url}", certificate-authority: "{other_ca}"}}
+users:
+- name: u
+  user: {{token: {TOKEN}}}
+contexts:
+- name: c
+  context: {{cluster: c, user: u}}
+""")
+
+        def config(port):
+            return (f'[[server]]\nlisten = ["127.0.0.1:{port}"]\nzones = ["cluster.local."]\n'
+                    '[server.kubernetes]\nkubeconfig = "kubeconfig"\n')
+
+        srv = launch(config, files=())
+        wait_for(lambda: "certificate" in srv.log().lower() or "ssl" in srv.log().lower(),
+                 timeout=5)
+        assert srv.query("nosuch.default.svc.cluster.local.").rcode() == dns.rcode.SERVFAIL
+    finally:
+        api.stop()
