@@ -336,6 +336,8 @@ void Reflector::OnListDone(Status transport) {
     tokens_.Invalidate();
     delay = Failed(ReflectorError::kUnauthorized);
     log::Warning(kLog, Describe() + ": " + what + ": " + summary +
+                           " (the API server rejected petdns's credentials: check the kubeconfig "
+                           "user or the service-account token)" +
                            (tokens_.has_file() ? "; re-reading the token file" : "") +
                            "; retrying in " + FormatDelay(delay));
   } else if (status_ == 403) {
