@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace petdns::chain {
@@ -102,6 +103,7 @@ void Query::Finish(wire::MessageWriter& writer) noexcept {
 }
 
 void Query::Notify(std::span<const uint8_t> message) noexcept {
+  if (replied_by_.empty()) replied_by_ = serving_;  // the plugin whose Serve is sending this
   for (size_t i = 0; i < observer_count_; ++i) observers_[i]->OnReply(*this, message);
 }
 
@@ -208,11 +210,19 @@ void Query::SendRaw(std::span<uint8_t> message) noexcept {
 }
 
 Outcome Next::operator()(Query& q) const noexcept {
-  if (rest_.empty()) return q.ReplyRcode(wire::Rcode::kServFail);
+  if (rest_.empty()) {
+    // Past the last plugin: nobody replied; the chain itself answers SERVFAIL.
+    std::string_view outer = std::exchange(q.serving_, std::string_view());
+    Outcome outcome = q.ReplyRcode(wire::Rcode::kServFail);
+    q.serving_ = outer;
+    return outcome;
+  }
   Plugin* plugin = rest_.front();
+  // While a plugin's Serve runs it is the one that replies, unless it hands the query on; the
+  // name is what metrics and logs call "who replied".
+  std::string_view outer = std::exchange(q.serving_, plugin->Name());
   Outcome outcome = plugin->Serve(q, Next(rest_.subspan(1)));
-  // The innermost plugin that answered is the one metrics and logs name ("who replied").
-  if (q.replied() || outcome == Outcome::kDeferred) q.set_replied_by(plugin->Name());
+  q.serving_ = outer;
   return outcome;
 }
 

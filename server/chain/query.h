@@ -109,6 +109,7 @@ class Query {
   void Finish(wire::MessageWriter& writer) noexcept;
   void Notify(std::span<const uint8_t> message) noexcept;
   friend class Deferred;
+  friend class Next;
 
   const wire::Request& request_;
   std::span<const uint8_t> packet_;
@@ -122,6 +123,7 @@ class Query {
   bool detached_ = false;
   wire::Rcode rcode_ = wire::Rcode::kNoError;
   std::string_view replied_by_;
+  std::string_view serving_;  // the plugin whose Serve is running (set by Next)
   std::chrono::steady_clock::time_point received_at_{};
   std::array<ReplyObserver*, kMaxObservers> observers_{};
   size_t observer_count_ = 0;

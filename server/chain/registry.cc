@@ -2,8 +2,16 @@
 // configures them (a block's table order does not matter).
 #include <filesystem>
 
+#include "plugins/cache/setup.h"
+#include "plugins/errors/setup.h"
 #include "plugins/file/setup.h"
+#include "plugins/forward/setup.h"
+#include "plugins/health/setup.h"
+#include "plugins/hosts/setup.h"
 #include "plugins/kubernetes/setup.h"
+#include "plugins/log/setup.h"
+#include "plugins/metrics/setup.h"
+#include "plugins/ready/setup.h"
 #include "server/chain/setup_context.h"
 
 namespace petdns::chain {
@@ -12,8 +20,11 @@ namespace {
 namespace p = petdns::plugins;
 
 constexpr PluginSpec kPlugins[] = {
-    {"kubernetes", &p::kubernetes::Setup},
-    {"file", &p::file::Setup},
+    {"metrics", &p::metrics::Setup}, {"health", &p::health::Setup},
+    {"ready", &p::ready::Setup},     {"log", &p::log::Setup},
+    {"errors", &p::errors::Setup},   {"cache", &p::cache::Setup},
+    {"hosts", &p::hosts::Setup},     {"kubernetes", &p::kubernetes::Setup},
+    {"file", &p::file::Setup},       {"forward", &p::forward::Setup},
 };
 
 }  // namespace

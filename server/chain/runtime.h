@@ -9,6 +9,8 @@
 #include <memory>
 
 #include "server/http/http_client.h"
+#include "server/http/http_server.h"
+#include "server/uv/dns_transport.h"
 
 namespace petdns::chain {
 
@@ -30,6 +32,17 @@ class Runtime {
   // An HTTP client driven by the main loop (the Kubernetes API source uses it); null when the
   // runtime has none.
   virtual std::unique_ptr<http::HttpClient> NewHttpClient() { return nullptr; }
+  // Upstream DNS exchanges driven by the main loop (the forward plugin); null when the runtime
+  // has none.
+  virtual std::unique_ptr<uv::DnsTransport> NewDnsTransport() { return nullptr; }
+  // An HTTP endpoint on the main loop (health, ready) answering through `handler`; an error when
+  // it cannot listen or the runtime has none.
+  virtual Result<std::unique_ptr<http::HttpServer>> NewHttpServer(const http::HttpListen& listen,
+                                                                  http::HttpHandler handler) {
+    (void)listen;
+    (void)handler;
+    return MakeError(ErrorCode::kUnavailable, "this runtime has no HTTP server");
+  }
 };
 
 }  // namespace petdns::chain

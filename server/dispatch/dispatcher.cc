@@ -62,6 +62,7 @@ void Dispatcher::HandlePacket(std::span<const uint8_t> packet, const listener::C
   }
   chain::Query q(request_, packet, client, sink, *scratch_, max_udp_payload_);
   q.set_zone(route->zone);
+  q.set_received_at(std::chrono::steady_clock::now());
   (void)route->chain->Serve(q);
 }
 

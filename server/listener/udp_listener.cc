@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server/listener/socket_address.h"
+#include "server/listener/socket_options.h"
 #include "server/uv/uv_error.h"
 
 namespace petdns::listener {
@@ -50,16 +51,9 @@ Status UdpListener::Start(const sockaddr* address) {
     return st.error().WithContext(what);
   }
   if (options_.reuse_port) {
-    uv_os_fd_t fd = -1;
-    int one = 1;
-    if (int rc = uv_fileno(reinterpret_cast<uv_handle_t*>(udp_.get()), &fd); rc != 0) {
+    if (Status st = SetReusePort(reinterpret_cast<uv_handle_t*>(udp_.get()), what); !st) {
       Stop();
-      return uv::UvError(rc, what);
-    }
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-      const int err = errno;
-      Stop();
-      return MakeError(ErrorCode::kIo, what + ": SO_REUSEPORT: " + std::strerror(err));
+      return st;
     }
   }
   const unsigned bind_flags = family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;

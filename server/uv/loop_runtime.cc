@@ -9,6 +9,8 @@
 
 #include "server/common/log.h"
 #include "server/uv/curl_client.h"
+#include "server/uv/dns_transport.h"
+#include "server/uv/http_server.h"
 
 namespace petdns::uv {
 namespace {
@@ -100,6 +102,15 @@ std::unique_ptr<http::HttpClient> LoopRuntime::NewHttpClient() {
   }
   return std::move(*client);
 }
+
+Result<std::unique_ptr<http::HttpServer>> LoopRuntime::NewHttpServer(const http::HttpListen& listen,
+                                                                     http::HttpHandler handler) {
+  auto server = UvHttpServer::Create(loop_, listen, std::move(handler));
+  if (!server) return server.error();
+  return std::unique_ptr<http::HttpServer>(std::move(*server));
+}
+
+std::unique_ptr<DnsTransport> LoopRuntime::NewDnsTransport() { return NewLoopDnsTransport(loop_); }
 
 void LoopRuntime::Background(std::function<void()> work, std::function<void()> done) {
   if (shut_down_) return;

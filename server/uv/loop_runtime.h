@@ -31,6 +31,9 @@ class LoopRuntime : public chain::Runtime {
   void OnReloadSignal(std::function<void()> fn) override;
   void After(std::chrono::milliseconds delay, std::function<void()> fn) override;
   std::unique_ptr<http::HttpClient> NewHttpClient() override;
+  std::unique_ptr<DnsTransport> NewDnsTransport() override;
+  Result<std::unique_ptr<http::HttpServer>> NewHttpServer(const http::HttpListen& listen,
+                                                          http::HttpHandler handler) override;
   // Calls fn on the loop when the process gets SIGTERM or SIGINT. Several callbacks are allowed;
   // they run in registration order.
   void OnTerminate(std::function<void()> fn);
