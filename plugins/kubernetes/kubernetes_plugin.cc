@@ -30,6 +30,26 @@ KubernetesPlugin::~KubernetesPlugin() { OnShutdown(); }
 
 void KubernetesPlugin::OnStartup() {
   if (source_) source_->Start();
+  if (metrics_ && runtime_ != nullptr) {
+    runtime_->Every(std::chrono::seconds(1), [this] {
+      if (shut_down_) return;
+      if (source_) metrics_->SourceStats(source_->Stats());
+      metrics_->DecodeErrors(state_.decode_errors());
+    });
+  }
+}
+
+void KubernetesPlugin::Published(bool full_rebuild) {
+  auto now = std::chrono::steady_clock::now();
+  stats_.last_rebuild = now;
+  ++(full_rebuild ? stats_.rebuilds : stats_.updates);
+  if (metrics_) {
+    if (pending_since_) {
+      metrics_->ObserveProgramming(std::chrono::duration<double>(now - *pending_since_).count());
+    }
+    metrics_->Published(full_rebuild, view_->services.size(), view_->endpoints);
+  }
+  pending_since_.reset();
 }
 
 void KubernetesPlugin::OnShutdown() {
@@ -52,6 +72,7 @@ uint32_t KubernetesPlugin::NextSerial() {
 }
 
 void KubernetesPlugin::OnChange(const ClusterChange& change) {
+  if (!pending_since_) pending_since_ = std::chrono::steady_clock::now();
   switch (change.resource) {
     case Resource::kServices:
     case Resource::kEndpointSlices:
@@ -127,8 +148,7 @@ void KubernetesPlugin::Update() {
   }
   dirty_services_.clear();
   view_ = std::move(view);
-  ++stats_.updates;
-  stats_.last_rebuild = std::chrono::steady_clock::now();
+  Published(/*full_rebuild=*/false);
 }
 
 void KubernetesPlugin::StartFullRebuild() {
@@ -171,15 +191,15 @@ void KubernetesPlugin::StartFullRebuild() {
         // A relist frees a whole generation of records at once, much of it allocated on a pool
         // thread: hand the pages back rather than let the next relist stack up another heap.
         malloc_trim(0);
-        ++stats_.rebuilds;
-        stats_.last_rebuild = std::chrono::steady_clock::now();
+        bool more = everything_dirty_ || base_dirty_ || pods_dirty_ || !dirty_services_.empty();
+        auto pending = pending_since_;
+        Published(/*full_rebuild=*/true);
+        if (more) pending_since_ = pending;  // changes that arrived meanwhile are not served yet
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*build_time).count();
         log::Info(kLog, "serving " + std::to_string(view_->services.size()) + " services, " +
                             std::to_string(view_->endpoints) + " endpoints (built in " +
                             std::to_string(ms) + " ms)");
-        if (everything_dirty_ || base_dirty_ || pods_dirty_ || !dirty_services_.empty()) {
-          Schedule();
-        }
+        if (more) Schedule();
       });
 }
 

@@ -9,12 +9,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "plugins/kubernetes/cluster_state.h"
 #include "plugins/kubernetes/cluster_view.h"
+#include "plugins/kubernetes/metrics.h"
 #include "plugins/kubernetes/records.h"
 #include "plugins/kubernetes/source.h"
 #include "server/chain/plugin.h"
@@ -54,6 +56,7 @@ class KubernetesPlugin final : public chain::Plugin {
 
   // Set by Setup before startup; the source feeds `state()`.
   void set_source(std::unique_ptr<Source> source) { source_ = std::move(source); }
+  void set_metrics(std::unique_ptr<KubernetesMetrics> metrics) { metrics_ = std::move(metrics); }
   ClusterState& state() noexcept { return state_; }
 
   // True once every resource the records need has been listed.
@@ -69,6 +72,8 @@ class KubernetesPlugin final : public chain::Plugin {
   void StartFullRebuild();
   void RefreshBase(ClusterView& view);
   void RefreshPods(ClusterView& view) const;
+  // Bookkeeping once a new view is being served.
+  void Published(bool full_rebuild);
   uint32_t NextSerial();
   // Answers <a-b-c-d>.<ns>.pod.<zone> in insecure mode; false when the name is not such a name.
   bool ServeInsecurePod(chain::Query& q, const zones::CompiledZone& zone) noexcept;
@@ -78,6 +83,9 @@ class KubernetesPlugin final : public chain::Plugin {
   chain::Runtime* runtime_;
   ClusterState state_;
   std::unique_ptr<Source> source_;
+  std::unique_ptr<KubernetesMetrics> metrics_;
+  // When the oldest change not yet served arrived (programming latency); empty when none.
+  std::optional<std::chrono::steady_clock::time_point> pending_since_;
   std::vector<std::string> zone_names_;  // forward then reverse, parallel to ClusterView::base
   std::shared_ptr<const ClusterView> view_;
   std::set<std::string> dirty_services_;  // "namespace/name"

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plugins/kubernetes/kubernetes_plugin.h"
+#include "plugins/kubernetes/metrics.h"
 #include "plugins/kubernetes/sources.h"
 #include "server/config/table_reader.h"
 #include "server/wire/name.h"
@@ -102,6 +103,9 @@ Result<chain::PluginPtr> Setup(chain::SetupContext& ctx, const toml::table& tabl
   }
   if (!source) return source.error().WithContext(ctx.config.path + ": [server.kubernetes]");
   plugin->set_source(std::move(*source));
+  if (ctx.metrics != nullptr && !ctx.check_only) {
+    plugin->set_metrics(std::make_unique<KubernetesMetrics>(*ctx.metrics));
+  }
   return chain::PluginPtr(std::move(plugin));
 }
 

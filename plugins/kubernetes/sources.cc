@@ -29,6 +29,22 @@ class ApiSourceAdapter final : public Source {
   explicit ApiSourceAdapter(std::unique_ptr<api::ApiSource> source) : source_(std::move(source)) {}
   void Start() override { source_->Start(); }
   void Stop() override { source_->Stop(); }
+  std::vector<SourceStats> Stats() const override {
+    std::vector<SourceStats> out;
+    for (const auto& reflector : source_->reflectors()) {
+      const api::ReflectorStats& r = reflector->stats();
+      SourceStats s;
+      s.resource = reflector->resource();
+      s.lists = r.lists;
+      s.relists = r.relists;
+      s.watch_restarts = r.watch_restarts;
+      s.events = r.events;
+      for (uint64_t e : r.errors) s.errors += e;
+      s.last_sync = reflector->last_sync_time();
+      out.push_back(s);
+    }
+    return out;
+  }
 
  private:
   std::unique_ptr<api::ApiSource> source_;

@@ -265,3 +265,39 @@ contexts:
         assert srv.query("nosuch.default.svc.cluster.local.").rcode() == dns.rcode.SERVFAIL
     finally:
         api.stop()
+
+
+def test_kubernetes_metrics_are_exported(api, launch):
+    import re
+    import urllib.request
+
+    from conftest import free_port
+    metrics_port = free_port()
+    api.create(cluster_ip("web", "10.96.0.5"))
+    (launch.tmp_path / "kubeconfig").write_text(kubeconfig_text(api))
+
+    def config(port):
+        return (f'[[server]]\nlisten = ["127.0.0.1:{port}"]\nzones = ["cluster.local."]\n'
+                '[server.kubernetes]\nkubeconfig = "kubeconfig"\n'
+                f'[server.metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
+
+    srv = launch(config)
+    wait_for(lambda: addresses(srv.query("web.default.svc.cluster.local.")) == ["10.96.0.5"])
+    api.update(cluster_ip("web", "10.96.0.6"))
+    wait_for(lambda: addresses(srv.query("web.default.svc.cluster.local.")) == ["10.96.0.6"])
+
+    def scrape():
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
+            return r.read().decode()
+
+    def value(text, pattern):
+        m = re.search(pattern + r" ([0-9.e+]+)", text)
+        return float(m.group(1)) if m else 0.0
+
+    wait_for(lambda: value(scrape(), r'petdns_kubernetes_watch_events_total\{resource="services"\}')
+             >= 1, timeout=5)
+    text = scrape()
+    assert value(text, r'petdns_kubernetes_list_total\{resource="services"\}') >= 1
+    assert value(text, r"petdns_kubernetes_dns_programming_duration_seconds_count") >= 1
+    assert value(text, r"petdns_kubernetes_services") == 1
+    assert 'petdns_kubernetes_last_sync_age_seconds{resource="services"}' in text
