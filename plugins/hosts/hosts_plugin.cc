@@ -124,12 +124,6 @@ bool HostsPlugin::InZones(std::string_view name) const noexcept {
                      [&](const std::string& z) { return wire::IsSubdomain(name, z); });
 }
 
-bool HostsPlugin::FallsThrough(std::string_view name) const noexcept {
-  if (options_.fallthrough_all) return true;
-  return std::any_of(options_.fallthrough_zones.begin(), options_.fallthrough_zones.end(),
-                     [&](const std::string& z) { return wire::IsSubdomain(name, z); });
-}
-
 chain::Outcome HostsPlugin::Serve(chain::Query& q, chain::Next next) noexcept {
   std::string_view name = q.qname();
   if (!InZones(name)) return next(q);
@@ -143,7 +137,7 @@ chain::Outcome HostsPlugin::Serve(chain::Query& q, chain::Next next) noexcept {
   // CoreDNS: a reverse name without entries always goes on, whatever fallthrough says.
   if (q.qtype() == wire::RrType::kPtr && !table.HasName(name)) return next(q);
   if (table.HasName(name)) return q.Reply(q.NewAnswer());  // NODATA, no SOA: hosts has no apex
-  if (FallsThrough(name)) return next(q);
+  if (options_.fallthrough.Covers(name)) return next(q);
   zones::Answer& answer = q.NewAnswer();
   answer.rcode = wire::Rcode::kNxDomain;
   return q.Reply(answer);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "plugins/hosts/hosts_table.h"
+#include "server/chain/fallthrough.h"
 #include "server/chain/plugin.h"
 #include "server/chain/query.h"
 #include "server/chain/runtime.h"
@@ -28,8 +29,7 @@ struct HostsOptions {
   std::string path;                                 // absolute; empty: inline entries only
   std::chrono::milliseconds reload_interval{5000};  // 0: reload on SIGHUP only
   HostsTableOptions table;                          // ttl, reverse, the block's zones
-  bool fallthrough_all = false;                     // names we lack go to the next plugin
-  std::vector<std::string> fallthrough_zones;       // ... when below one of these (lower wire)
+  chain::Fallthrough fallthrough;                   // names we lack that go to the next plugin
 };
 
 // Resolved at setup; either may be null (tests).
@@ -62,7 +62,6 @@ class HostsPlugin final : public chain::Plugin {
   void CheckForChange();
   void Publish(std::shared_ptr<const HostsTable> table);
   bool InZones(std::string_view name) const noexcept;
-  bool FallsThrough(std::string_view name) const noexcept;
 
   HostsOptions options_;
   std::shared_ptr<const ParsedHosts> inline_;

@@ -203,12 +203,6 @@ void KubernetesPlugin::StartFullRebuild() {
       });
 }
 
-bool KubernetesPlugin::FallsThrough(std::string_view qname) const noexcept {
-  if (options_.fallthrough_all) return true;
-  return std::any_of(options_.fallthrough_zones.begin(), options_.fallthrough_zones.end(),
-                     [&](const std::string& zone) { return wire::IsSubdomain(qname, zone); });
-}
-
 bool KubernetesPlugin::ServeInsecurePod(chain::Query& q, const zones::CompiledZone& zone) noexcept {
   // <x>.<ns>.pod.<zone>: three labels above the zone, the third being "pod".
   std::string_view qname = q.qname();
@@ -267,7 +261,7 @@ chain::Outcome KubernetesPlugin::Serve(chain::Query& q, chain::Next next) noexce
   if (index == zone_names_.size()) return next(q);
   const ClusterView* view = view_.get();
   if (view == nullptr) {
-    return FallsThrough(q.qname()) ? next(q) : q.ReplyRcode(wire::Rcode::kServFail);
+    return options_.fallthrough.Covers(q.qname()) ? next(q) : q.ReplyRcode(wire::Rcode::kServFail);
   }
   if (q.qtype() == wire::RrType::kAxfr || q.qtype() == wire::RrType::kIxfr) {
     return q.ReplyRcode(wire::Rcode::kRefused);
@@ -279,7 +273,7 @@ chain::Outcome KubernetesPlugin::Serve(chain::Query& q, chain::Next next) noexce
   zones::Answer& answer = q.NewAnswer();
   view->Resolve(index, q.qname(), q.qname_as_received(), q.qtype(), answer);
   if (answer.rcode == wire::Rcode::kNxDomain) {
-    if (FallsThrough(q.qname())) return next(q);
+    if (options_.fallthrough.Covers(q.qname())) return next(q);
     // A name we have not heard of yet may exist: do not let resolvers cache its absence.
     if (!synced()) return q.ReplyRcode(wire::Rcode::kServFail);
   }

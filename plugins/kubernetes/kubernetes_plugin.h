@@ -19,6 +19,7 @@
 #include "plugins/kubernetes/metrics.h"
 #include "plugins/kubernetes/records.h"
 #include "plugins/kubernetes/source.h"
+#include "server/chain/fallthrough.h"
 #include "server/chain/plugin.h"
 #include "server/chain/query.h"
 #include "server/chain/runtime.h"
@@ -27,10 +28,8 @@ namespace petdns::plugins::kubernetes {
 
 struct KubernetesOptions {
   RecordOptions records;
-  // Zones whose NXDOMAIN answers go to the next plugin instead (wire names); `fallthrough_all`
-  // covers every zone of the plugin.
-  std::vector<std::string> fallthrough_zones;
-  bool fallthrough_all = false;
+  // Names whose NXDOMAIN answers go to the next plugin instead.
+  chain::Fallthrough fallthrough;
   // How long changes are gathered before a rebuild starts.
   std::chrono::milliseconds rebuild_delay{5};
 };
@@ -77,7 +76,6 @@ class KubernetesPlugin final : public chain::Plugin {
   uint32_t NextSerial();
   // Answers <a-b-c-d>.<ns>.pod.<zone> in insecure mode; false when the name is not such a name.
   bool ServeInsecurePod(chain::Query& q, const zones::CompiledZone& zone) noexcept;
-  bool FallsThrough(std::string_view qname) const noexcept;
 
   KubernetesOptions options_;
   chain::Runtime* runtime_;

@@ -123,7 +123,7 @@ TEST_F(KubernetesPluginTest, BadUpdateKeepsThePreviousObject) {
 
 TEST_F(KubernetesPluginTest, FallthroughPassesNxDomainOnly) {
   KubernetesOptions options;
-  options.fallthrough_zones = {W("in-addr.arpa.")};
+  options.fallthrough = chain::Fallthrough(false, {W("in-addr.arpa.")});
   auto plugin = Make(options);
   SyncAll(*plugin, {Service("web", "default", "10.96.0.5")});
   EXPECT_EQ(Ask(*plugin, "9.9.9.9.in-addr.arpa.", RrType::kPtr).rcode, 4);  // the marker

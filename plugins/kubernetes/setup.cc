@@ -62,25 +62,7 @@ Result<chain::PluginPtr> Setup(chain::SetupContext& ctx, const toml::table& tabl
   if (rebuild_delay) options.rebuild_delay = *rebuild_delay;
 
   // fallthrough = true | ["zone.", ...]: NXDOMAIN for those names goes to the next plugin.
-  if (const toml::node* fall = table.get("fallthrough"); fall != nullptr) {
-    if (const auto* flag = fall->as_boolean()) {
-      options.fallthrough_all = flag->get();
-    } else if (const auto* list = fall->as_array()) {
-      for (const toml::node& item : *list) {
-        auto name = item.value<std::string>();
-        auto wire_name = name ? wire::NameFromText(*name + (name->ends_with('.') ? "" : "."))
-                              : Result<std::string>(MakeError(ErrorCode::kInvalidArgument, ""));
-        if (!wire_name) {
-          reader.AddError("fallthrough", "'fallthrough' must list zone names");
-          break;
-        }
-        options.fallthrough_zones.push_back(wire::LowerName(*wire_name));
-      }
-    } else {
-      reader.AddError("fallthrough", "'fallthrough' must be true, false or a list of zones");
-    }
-    reader.MarkKnown("fallthrough");
-  }
+  options.fallthrough = chain::Fallthrough::Read(table, reader);
   if (manifests && kubeconfig) {
     reader.AddError("kubeconfig", "use either 'manifests' or 'kubeconfig', not both");
   }
