@@ -122,8 +122,8 @@ void AddAddresses(const CompiledZone& zone, std::string_view target, Answer& out
 void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view owner, RrType qtype,
              Answer& out, const NegativeAuthority* authority) noexcept {
   const NegativeAuthority negative = authority != nullptr ? *authority : zone.authority();
-  // CNAME targets are chased inside this zone; each hop's target lives in its own buffer because
-  // the next hop's owner is a view of it.
+  // CNAME targets are chased inside this zone; each hop's lower-cased lookup key lives in its own
+  // buffer.
   std::array<LowerNameCopy, kMaxCnameChain> targets;
   for (int hop = 0;; ++hop) {
     // Closest encloser: the longest existing ancestor-or-self of qname.
@@ -171,7 +171,10 @@ void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view 
       if (wire::NamesEqual(a.owner, target)) return;
     }
     qname = target;
-    owner = target;
+    // The next owner must outlive this call (the reply is encoded after Resolve returns): the
+    // CNAME's own rdata in the zone, not the lower-cased copy used for the lookup.
+    const std::string& rdata = out.answer.back().rrset->rdatas.front();
+    owner = std::string_view(rdata.data(), target.size());
   }
 }
 

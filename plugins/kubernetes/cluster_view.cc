@@ -117,7 +117,8 @@ void ClusterView::Resolve(size_t zone_index, std::string_view qname, std::string
       if (wire::NamesEqual(a.owner, target)) return;  // a loop
     }
     qname = target;
-    owner = target;
+    // Owners must outlive this call: the CNAME's rdata in the (shared, immutable) fragment.
+    owner = std::string_view(out.answer.back().rrset->rdatas.front().data(), target.size());
   }
 }
 
