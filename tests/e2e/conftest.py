@@ -148,6 +148,22 @@ class Server:
                 self.proc.wait(timeout=3)
 
 
+def wait_for(predicate, timeout=5.0, interval=0.05, what="condition"):
+    """Polls `predicate` until it is true (an exception counts as not yet). Returns True, or
+    raises AssertionError naming `what` once `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - keep polling until the deadline
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout:.1f}s")
+        time.sleep(interval)
+
+
 def copy_testdata(dest, *names):
     for name in names:
         shutil.copy(TESTDATA / name, dest / name)

@@ -10,7 +10,7 @@ import dns.message
 import dns.rcode
 import pytest
 
-from conftest import HAVE_IPV6, REPO, TESTDATA
+from conftest import HAVE_IPV6, REPO, TESTDATA, wait_for
 
 ZONE = "example.org.zone"
 
@@ -31,14 +31,6 @@ def answer(srv, name, rdtype="A", transport="udp"):
     assert r.rcode() == dns.rcode.NOERROR, r
     return [rd.to_text() for rd in r.answer[0]], r.answer[0].ttl
 
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def edit(srv, old, new):

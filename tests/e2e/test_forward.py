@@ -2,7 +2,6 @@
 forwards "." to it (and serves sub2.example.org. itself). UDP and TCP, TC from A retried over TCP,
 A gone → SERVFAIL within the timeout, a black-hole upstream first → failover, README examples."""
 
-import pathlib
 import re
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import (REPO, TESTDATA, QUERY_TIMEOUT, copy_testdata, server_config,
+from conftest import (REPO, QUERY_TIMEOUT, copy_testdata, server_config,
                       start_on_free_port)
 
 

@@ -14,7 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import HAVE_IPV6, REPO, TESTDATA, free_port
+from conftest import HAVE_IPV6, REPO, TESTDATA, free_port, wait_for
 
 HOSTS = """# test hosts file
 10.0.0.1    db.example.org db
@@ -127,12 +127,6 @@ LINE = re.compile(r'\[INFO\] (\S+):(\d+) - (\d+) "(\S+) IN (\S+) (udp|tcp) (\d+)
 def log_lines(srv, name):
     return [m for m in LINE.finditer(srv.log()) if m.group(5) == name]
 
-
-def wait_for(pred, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not pred():
-        time.sleep(0.05)
-    return pred()
 
 
 def test_log_lines_have_coredns_fields(launch):

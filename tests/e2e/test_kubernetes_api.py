@@ -9,7 +9,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import HAVE_IPV6
+from conftest import HAVE_IPV6, wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fake_apiserver"))
 from fake_apiserver import FakeApiServer  # noqa: E402
@@ -45,13 +45,6 @@ def slice_for(service, pets, ns="default", port=8080):
                           for host, ip, ready in pets],
             "ports": [{"name": "web", "protocol": "TCP", "port": port}]}
 
-
-def wait_for(predicate, timeout=5.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within %.1fs" % timeout)
-        time.sleep(interval)
 
 
 def targets(msg):

@@ -9,19 +9,12 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import copy_testdata, free_port, start_server
+from conftest import copy_testdata, free_port, start_server, wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "deploy" / "examples"
 DENIAL_CAP = 2
 
-
-def wait_for(predicate, timeout=8.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within %.1fs" % timeout)
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -66,7 +59,8 @@ manifests = "manifests"
                    .replace('timeout = "2s"', 'timeout = "500ms"'))
     node = start_server(binary, node_dir, node_config)
     servers.append(node)
-    wait_for(lambda: cluster.query("web-0.nginx.default.svc.cluster.local.").answer)
+    wait_for(lambda: cluster.query("web-0.nginx.default.svc.cluster.local.").answer,
+             timeout=8)
     yield upstream, cluster, node, manifests
     for s in servers:
         s.stop()
@@ -96,7 +90,7 @@ def test_new_pet_resolvable_within_the_denial_cap(chain):
     assert node.query(name).rcode() == dns.rcode.NXDOMAIN  # now cached as a denial
     path = manifests / "nginx-web.yaml"
     path.write_text(path.read_text().replace("replicas: 2", "replicas: 5"))
-    wait_for(lambda: cluster.query(name).rcode() == dns.rcode.NOERROR)
+    wait_for(lambda: cluster.query(name).rcode() == dns.rcode.NOERROR, timeout=8)
     seen = time.monotonic()
     wait_for(lambda: node.query(name).rcode() == dns.rcode.NOERROR, timeout=DENIAL_CAP + 3)
     assert time.monotonic() - seen <= DENIAL_CAP + 1.0

@@ -28,6 +28,7 @@ import dns.rdatatype
 import pytest
 
 from conftest import HAVE_IPV6, TESTDATA, _die_with_parent, server_config
+from conftest import wait_for as _wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "deploy" / "examples"
@@ -36,6 +37,10 @@ RESOLV_CONF = PF_DATA / "resolv.conf"
 
 RUN_TIMEOUT = 20.0  # any single peer-finder run
 WAIT_TIMEOUT = 15.0  # waiting for a log line or for DNS data to change
+
+
+def wait_for(predicate, timeout=WAIT_TIMEOUT, **kw):
+    return _wait_for(predicate, timeout, **kw)
 
 STAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", re.M)
 
@@ -58,19 +63,6 @@ def strip_stamps(text):
     """Replace each entry's "YYYY/MM/DD HH:MM:SS " with "TS "."""
     return STAMP.sub("TS ", text)
 
-
-def wait_for(predicate, timeout=WAIT_TIMEOUT, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - keep polling until the deadline
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout:.1f}s")
-        time.sleep(interval)
 
 
 # --------------------------------------------------------------------------------------------

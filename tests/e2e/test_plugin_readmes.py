@@ -1,9 +1,7 @@
-"""Every plugin folder has a README with the sections CONVENTIONS.md asks for and a TOML example;
-each example that is a whole config passes `petdns check` (files it names are created empty or
-copied from the test data when they must parse)."""
+"""Every plugin folder has a README with the sections CONVENTIONS.md asks for and a TOML example
+for its table. (Each plugin's own e2e file runs its README example through `petdns check`.)"""
 import pathlib
 import re
-import subprocess
 
 import pytest
 

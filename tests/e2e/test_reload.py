@@ -4,11 +4,9 @@ import re
 import signal
 import time
 
-import dns.message
-import dns.rcode
 import pytest
 
-from conftest import server_config
+from conftest import server_config, wait_for
 
 ZONE = "example.org.zone"
 
@@ -40,14 +38,6 @@ def edit_zone(srv, addr=None, serial_=None, replace=None):
     path.write_text(text)
     return text
 
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def line_of(text, needle):

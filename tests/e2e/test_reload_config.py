@@ -10,7 +10,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import copy_testdata, free_port, start_server
+from conftest import copy_testdata, free_port, start_server, wait_for
 
 
 def config(port, extra_block=""):
@@ -63,13 +63,6 @@ class Load:
         self.stop.set()
         self.thread.join(timeout=5)
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within %.1fs" % timeout)
-        time.sleep(0.05)
 
 
 def rcode_of(port, name):
