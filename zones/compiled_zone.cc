@@ -1,8 +1,14 @@
 #include "zones/compiled_zone.h"
 
 #include <algorithm>
+#include <numeric>
 
+#include "server/wire/message_writer.h"
 #include "server/wire/name.h"
+#include "server/wire/request.h"
+#include "zones/answer.h"
+#include "zones/answer_writer.h"
+#include "zones/authority.h"
 
 namespace petdns::zones {
 
@@ -38,8 +44,63 @@ uint32_t CompiledZone::serial() const noexcept {
 }
 
 const Node* CompiledZone::Find(std::string_view lower_name) const noexcept {
-  auto it = index_.find(lower_name);
-  return it == index_.end() ? nullptr : &nodes_[it->second];
+  uint32_t i = index_.Find(lower_name, [this](uint32_t n) { return nodes_[n].name; });
+  return i == NameIndex::kNotFound ? nullptr : &nodes_[i];
+}
+
+const PrecompiledAnswer* CompiledZone::Precompiled(const Node& node, RrType type) const noexcept {
+  if (node.precompiled == Node::kNoPrecompiled) return nullptr;
+  for (size_t i = 0; i < node.rrsets.size(); ++i) {
+    if (node.rrsets[i].type != type) continue;
+    const PrecompiledAnswer& entry = precompiled_[node.precompiled + i];
+    return entry.records.empty() ? nullptr : &entry;
+  }
+  return nullptr;
+}
+
+void CompiledZone::PrecompileAnswers() {
+  // Each answer is encoded exactly as a live reply would be (Resolve + WriteAnswerSections) for
+  // a question equal to the owner name, then the bytes after the question are kept.
+  std::vector<uint8_t> scratch(wire::kMaxMessageSize);
+  std::vector<uint8_t> arena;
+  std::vector<std::pair<size_t, size_t>> spans;  // (offset, size) in `arena`, per entry
+  wire::Request request;
+  request.has_question = true;
+  request.qclass = static_cast<uint16_t>(wire::RrClass::kIn);
+  Answer answer;
+  for (Node& node : nodes_) {
+    // Referrals and glue are not authoritative answers; they take the general path.
+    if (node.is_delegation || node.below_delegation) continue;
+    node.precompiled = static_cast<uint32_t>(precompiled_.size());
+    for (const RRset& rrset : node.rrsets) {
+      precompiled_.emplace_back();
+      spans.emplace_back(0, 0);
+      answer.clear();
+      Resolve(*this, node.name, node.name, rrset.type, answer);
+      if (answer.rcode != wire::Rcode::kNoError || !answer.authoritative || answer.answer.empty())
+        continue;
+      std::copy(node.name.begin(), node.name.end(), request.qname.bytes.begin());
+      request.qname.length = static_cast<uint8_t>(node.name.size());
+      request.qtype = rrset.type;
+      wire::MessageWriter writer(scratch);
+      writer.BeginResponse(request);
+      if (WriteAnswerSections(writer, answer)) continue;  // too big even for TCP
+      const size_t question_end = wire::kHeaderSize + node.name.size() + 4;
+      std::span<const uint8_t> message = writer.Message();
+      spans.back() = {arena.size(), message.size() - question_end};
+      arena.insert(arena.end(), message.begin() + static_cast<ptrdiff_t>(question_end),
+                   message.end());
+      precompiled_.back().counts = {writer.Count(wire::Section::kAnswer),
+                                    writer.Count(wire::Section::kAuthority),
+                                    writer.Count(wire::Section::kAdditional)};
+    }
+  }
+  answer_arena_ = std::make_unique_for_overwrite<uint8_t[]>(arena.size());
+  std::copy(arena.begin(), arena.end(), answer_arena_.get());
+  for (size_t i = 0; i < precompiled_.size(); ++i) {
+    if (spans[i].second == 0) continue;
+    precompiled_[i].records = {answer_arena_.get() + spans[i].first, spans[i].second};
+  }
 }
 
 ZoneBuilder::ZoneBuilder(std::string_view origin) : origin_(wire::LowerName(origin)) {}
@@ -111,19 +172,25 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
   });
 
   auto zone = std::shared_ptr<CompiledZone>(new CompiledZone());
+  const size_t arena_size =
+      std::accumulate(order.begin(), order.end(), size_t{0},
+                      [](size_t total, const std::string& name) { return total + name.size(); });
+  zone->name_arena_ = std::make_unique_for_overwrite<char[]>(arena_size);
   std::vector<Node>& nodes = zone->nodes_;
   nodes.resize(order.size());
+  zone->index_.Reset(nodes.size());
+  char* next_name = zone->name_arena_.get();
   for (uint32_t i = 0; i < order.size(); ++i) {
     Node& node = nodes[i];
-    node.name = std::move(order[i]);
-    node.rrsets = std::move(names_[node.name]);
+    std::copy(order[i].begin(), order[i].end(), next_name);
+    node.name = std::string_view(next_name, order[i].size());
+    next_name += order[i].size();
+    node.rrsets = std::move(names_[order[i]]);
     std::sort(node.rrsets.begin(), node.rrsets.end(),
               [](const RRset& a, const RRset& b) { return a.type < b.type; });
+    zone->index_.Insert(node.name, i);
   }
   names_.clear();
-  // Node names no longer move from here on, so the index may hold views into them.
-  zone->index_.reserve(nodes.size());
-  for (uint32_t i = 0; i < nodes.size(); ++i) zone->index_.emplace(nodes[i].name, i);
 
   for (uint32_t i = 0; i < nodes.size(); ++i) {
     Node& node = nodes[i];
@@ -143,7 +210,7 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
       }
     }
     if (i == 0) continue;
-    node.parent = zone->index_.at(wire::StripLabels(node.name, 1));
+    node.parent = static_cast<uint32_t>(zone->Find(wire::StripLabels(node.name, 1)) - &nodes[0]);
     const Node& parent = nodes[node.parent];
     node.below_delegation = parent.below_delegation || parent.is_delegation;
     node.is_delegation = node.Find(RrType::kNs) != nullptr;
@@ -152,11 +219,13 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
     }
   }
   zone->soa_ = nodes[0].Find(RrType::kSoa);
-  if (zone->soa_ == nullptr) return std::shared_ptr<const CompiledZone>(std::move(zone));
-  const std::string& soa_rdata = zone->soa_->rdatas.front();
-  uint32_t minimum =
-      wire::ReadU32(reinterpret_cast<const uint8_t*>(soa_rdata.data()) + soa_rdata.size() - 4);
-  zone->negative_ttl_ = std::min(zone->soa_->ttl, minimum);
+  if (zone->soa_ != nullptr) {
+    const std::string& soa_rdata = zone->soa_->rdatas.front();
+    uint32_t minimum =
+        wire::ReadU32(reinterpret_cast<const uint8_t*>(soa_rdata.data()) + soa_rdata.size() - 4);
+    zone->negative_ttl_ = std::min(zone->soa_->ttl, minimum);
+  }
+  if (precompile_answers_) zone->PrecompileAnswers();
   return std::shared_ptr<const CompiledZone>(std::move(zone));
 }
 

@@ -2,10 +2,17 @@
 // and an owner) is a Node holding its RRsets, indexed by lower-cased wire name. Built once by
 // ZoneBuilder off the query path, then shared read-only by every worker through shared_ptr, so
 // lookups need no lock. Safe to read from any thread.
+//
+// Names live in one arena per zone and the index is a flat open-addressing table (NameIndex), so
+// a node costs no allocation of its own. A zone may also carry precompiled answers: for every
+// (owner, type) that exists, the records of the positive answer already encoded with their
+// compression pointers, so a reply is the header, the client's question and one memcpy.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,20 +20,24 @@
 
 #include "server/common/error.h"
 #include "server/wire/dns.h"
+#include "zones/name_index.h"
 #include "zones/rrset.h"
 
 namespace petdns::zones {
 
 struct Node {
   static constexpr uint32_t kNoParent = UINT32_MAX;
+  static constexpr uint32_t kNoPrecompiled = UINT32_MAX;
 
-  std::string name;             // lower-cased wire name, absolute
+  std::string_view name;        // lower-cased wire name, absolute (in the zone's name arena)
   std::vector<RRset> rrsets;    // sorted by type
   uint32_t parent = kNoParent;  // index of the parent node; the apex has none
   bool is_delegation = false;   // NS here, below the apex: a zone cut
   bool below_delegation =
       false;  // some strict ancestor is a zone cut: data here is glue or occluded
   bool has_wildcard_child = false;  // "*.<name>" exists
+  // Index of rrsets[0]'s precompiled answer in the zone (one entry per RRset, in order), or none.
+  uint32_t precompiled = kNoPrecompiled;
 
   const RRset* Find(wire::RrType type) const noexcept;
 };
@@ -37,6 +48,14 @@ struct NegativeAuthority {
   std::string_view owner;  // the SOA's owner name (wire)
   const RRset* soa = nullptr;
   uint32_t ttl = 0;  // min(SOA TTL, SOA MINIMUM)
+};
+
+// The answer section (and additional data) of a positive, authoritative, untruncated reply to
+// (owner, type), encoded for a message whose question name has the owner's length and labels at
+// offset 12: owner names are pointers into that question, whatever the client's case.
+struct PrecompiledAnswer {
+  std::span<const uint8_t> records;  // the bytes that follow the question; empty: none
+  std::array<uint16_t, 3> counts{};  // answer, authority, additional
 };
 
 class CompiledZone {
@@ -53,15 +72,25 @@ class CompiledZone {
   // Exact match on a lower-cased wire name, or nullptr.
   const Node* Find(std::string_view lower_name) const noexcept;
   const Node& node(uint32_t index) const noexcept { return nodes_[index]; }
+  // The precompiled answer to `type` at `node`, or nullptr (none built for this zone, no such
+  // RRset, or an answer that is not a plain positive one: referrals, CNAME chains, ANY).
+  const PrecompiledAnswer* Precompiled(const Node& node, wire::RrType type) const noexcept;
   const std::vector<Node>& nodes() const noexcept { return nodes_; }
   size_t record_count() const noexcept { return record_count_; }
 
  private:
   friend class ZoneBuilder;
   CompiledZone() = default;
+  CompiledZone(const CompiledZone&) = delete;  // nodes hold views into the arenas
+  CompiledZone& operator=(const CompiledZone&) = delete;
 
-  std::vector<Node> nodes_;                               // nodes_[0] is the apex
-  std::unordered_map<std::string_view, uint32_t> index_;  // views into nodes_[i].name
+  void PrecompileAnswers();
+
+  std::unique_ptr<char[]> name_arena_;  // every node's name, back to back
+  std::vector<Node> nodes_;             // nodes_[0] is the apex
+  NameIndex index_;
+  std::unique_ptr<uint8_t[]> answer_arena_;  // precompiled records, back to back
+  std::vector<PrecompiledAnswer> precompiled_;
   const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;
   size_t record_count_ = 0;
@@ -78,6 +107,10 @@ class ZoneBuilder {
   [[nodiscard]] Status Add(std::string_view owner, wire::RrType type, uint16_t rclass, uint32_t ttl,
                            std::string rdata);
 
+  // Also encode every positive answer at build time (see PrecompiledAnswer): faster replies for
+  // about the size of the records again in memory. Off by default.
+  void set_precompile_answers(bool on) noexcept { precompile_answers_ = on; }
+
   // Makes `owner` exist without records (NODATA rather than NXDOMAIN), e.g. a namespace with no
   // services. Ignored when outside the zone.
   void AddEmptyName(std::string_view owner);
@@ -89,6 +122,7 @@ class ZoneBuilder {
  private:
   std::string origin_;
   std::unordered_map<std::string, std::vector<RRset>> names_;
+  bool precompile_answers_ = false;
 };
 
 }  // namespace petdns::zones

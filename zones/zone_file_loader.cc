@@ -176,6 +176,8 @@ Result<std::shared_ptr<const CompiledZone>> LoadZoneFile(const ZoneFileOptions& 
     for (const std::string& e : errors) message += (message.empty() ? "" : "\n") + e;
     return MakeError(ErrorCode::kParse, message);
   }
+  // A file zone is served as it is until the next reload: worth encoding its answers once.
+  builder.set_precompile_answers(true);
   auto zone = std::move(builder).Build();
   if (!zone) return MakeError(ErrorCode::kParse, options.path + ": " + zone.error().message);
   return zone;

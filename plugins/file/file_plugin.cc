@@ -76,6 +76,11 @@ chain::Outcome FilePlugin::Serve(chain::Query& q, chain::Next next) noexcept {
   const zones::CompiledZone& zone = *zone_;
   if (!wire::IsSubdomain(q.qname(), zone.origin())) return next(q);
   if (q.qtype() == wire::RrType::kAxfr || q.qtype() == wire::RrType::kIxfr) return Transfer(q);
+  // Most queries name an owner and a type that exist: their answer is already encoded.
+  if (const zones::Node* node = zone.Find(q.qname()); node != nullptr) {
+    const zones::PrecompiledAnswer* ready = zone.Precompiled(*node, q.qtype());
+    if (ready != nullptr && q.TryReplyPrecompiled(*ready)) return q.Replied();
+  }
   zones::Answer& answer = q.NewAnswer();
   zones::Resolve(zone, q.qname(), q.qname_as_received(), q.qtype(), answer);
   return q.Reply(answer);

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "zones/answer_writer.h"
+
 namespace petdns::chain {
 
 using wire::Section;
@@ -41,44 +43,22 @@ Outcome Query::Reply(const zones::Answer& answer) noexcept {
   writer.SetRcode(answer.rcode);
   if (answer.authoritative) writer.SetFlags(wire::flags::kAa);
 
-  // Answer and authority must arrive whole: the first RRset that does not fit is dropped with
-  // everything after it, and TC tells the client to retry over TCP (RFC 2181 §9).
-  auto append = [&](Section section, const zones::AnswerRRset& item) {
-    auto mark = writer.Mark();
-    for (const std::string& rdata : item.rrset->rdatas) {
-      if (!writer.AppendRecord(section, item.owner, item.rrset->type, item.rrset->rclass, item.ttl,
-                               zones::RRset::Bytes(rdata))) {
-        writer.Rollback(mark);
-        return false;
-      }
-    }
-    return true;
-  };
-  bool truncated = false;
-  for (const auto& item : answer.answer) {
-    if (!append(Section::kAnswer, item)) {
-      truncated = true;
-      break;
-    }
-  }
-  if (!truncated) {
-    for (const auto& item : answer.authority) {
-      if (!append(Section::kAuthority, item)) {
-        truncated = true;
-        break;
-      }
-    }
-  }
-  // Additional data is optional: what does not fit is left out without TC.
-  if (!truncated) {
-    for (const auto& item : answer.additional) {
-      if (!append(Section::kAdditional, item)) break;
-    }
-  }
-  if (truncated) writer.SetFlags(wire::flags::kTc);
+  zones::WriteAnswerSections(writer, answer);
   rcode_ = answer.rcode;
   Finish(writer);
   return Outcome::kReplied;
+}
+
+bool Query::TryReplyPrecompiled(const zones::PrecompiledAnswer& answer) noexcept {
+  wire::MessageWriter writer(scratch_.response);
+  writer.BeginResponse(request_);
+  writer.SetLimit(response_limit_);
+  if (request_.edns.present) writer.Reserve(wire::kOptRecordSize);
+  if (!writer.AppendEncoded(answer.records, answer.counts)) return false;
+  writer.SetFlags(wire::flags::kAa);
+  rcode_ = wire::Rcode::kNoError;
+  Finish(writer);
+  return true;
 }
 
 Outcome Query::ReplyRcode(wire::Rcode rcode) noexcept {

@@ -15,6 +15,7 @@
 #include "server/wire/message_writer.h"
 #include "server/wire/request.h"
 #include "zones/answer.h"
+#include "zones/compiled_zone.h"
 
 namespace petdns::chain {
 
@@ -63,6 +64,10 @@ class Query {
   Outcome Reply(const zones::Answer& answer) noexcept;
   // A reply with no records and the given rcode (AA clear).
   Outcome ReplyRcode(wire::Rcode rcode) noexcept;
+  // Sends a positive answer a zone encoded ahead of time for this question name, when it fits
+  // this client's size limit; otherwise sends nothing and returns false (the caller then takes
+  // the general path, which truncates properly).
+  bool TryReplyPrecompiled(const zones::PrecompiledAnswer& answer) noexcept;
   // Sends a complete response encoded elsewhere (a cache hit, an upstream's answer): the ID is
   // set to the request's, and over UDP a message larger than the client allows is replaced by
   // its header and question with TC set.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <cctype>
+
 #include "server/wire/name.h"
 #include "tests/testing/dns_testing.h"
 #include "zones/authority.h"
@@ -186,6 +188,117 @@ TEST_F(QueryTest, DetachedQueryAnswersLaterOrServFails) {
   ASSERT_EQ(sink_.messages.size(), 2u);
   EXPECT_EQ(Parse(sink_.messages.back()).rcode, 2);  // SERVFAIL when dropped unanswered
   EXPECT_EQ(Parse(sink_.messages.back()).id, 8);
+}
+
+// A zone with every kind of positive answer: apex SOA/NS, CNAME, MX and SRV with in-zone targets
+// (additional data), a wildcard, a delegation with glue, and a large RRset.
+std::shared_ptr<const zones::CompiledZone> MixedZone() {
+  std::string text =
+      "@ 60 IN SOA ns hostmaster 1 60 60 60 30\n@ 60 IN NS ns\nns 60 IN A 192.0.2.1\n"
+      "www 60 IN A 192.0.2.10\nwww 60 IN AAAA 2001:db8::10\nalias 60 IN CNAME www\n"
+      "@ 60 IN MX 10 mail\nmail 60 IN A 192.0.2.20\n"
+      "web-0.svc 60 IN A 10.0.0.1\nweb-1.svc 60 IN A 10.0.0.2\nsvc 60 IN A 10.0.0.1\n"
+      "svc 60 IN A 10.0.0.2\nsvc 60 IN SRV 0 50 80 web-0.svc\nsvc 60 IN SRV 0 50 80 web-1.svc\n"
+      "_web._tcp.svc 60 IN SRV 0 50 80 web-0.svc\n*.wild 60 IN TXT \"w\"\n"
+      "child 60 IN NS ns.child\nns.child 60 IN A 192.0.2.53\n";
+  for (int i = 1; i <= 40; ++i) text += "big 60 IN A 10.1.0." + std::to_string(i) + "\n";
+  return petdns::testing::ZoneFromText("t.", text);
+}
+
+// Mixed case, as clients randomise it (draft-vixie-dnsext-dns0x20): the owner pointers must
+// still land on the question.
+std::string ShuffleCase(std::string name) {
+  for (size_t i = 0; i < name.size(); i += 2) name[i] = static_cast<char>(std::toupper(name[i]));
+  return name;
+}
+
+class PrecompiledTest : public QueryTest {
+ protected:
+  // The reply bytes through the general path (Resolve + Reply) and through the precompiled one
+  // (empty when the precompiled answer was refused).
+  std::pair<std::vector<uint8_t>, std::vector<uint8_t>> BothWays(std::string_view name, RrType type,
+                                                                 const QueryOptions& options = {}) {
+    packet_ = MakeQuery(name, type, options);
+    EXPECT_EQ(wire::ParseRequest(packet_, request_), wire::Verdict::kAnswer);
+    listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer_),
+                                listener::Transport::kUdp};
+    sink_.messages.clear();
+    Query general(request_, packet_, client, sink_, *scratch_, 1232);
+    zones::Answer& answer = general.NewAnswer();
+    zones::Resolve(*zone_, general.qname(), general.qname_as_received(), general.qtype(), answer);
+    EXPECT_EQ(general.Reply(answer), Outcome::kReplied);
+    std::vector<uint8_t> slow = sink_.messages.back();
+    Query fast(request_, packet_, client, sink_, *scratch_, 1232);
+    const zones::Node* node = zone_->Find(fast.qname());
+    const zones::PrecompiledAnswer* ready =
+        node != nullptr ? zone_->Precompiled(*node, fast.qtype()) : nullptr;
+    if (ready == nullptr || !fast.TryReplyPrecompiled(*ready)) return {slow, {}};
+    return {slow, sink_.messages.back()};
+  }
+};
+
+TEST_F(PrecompiledTest, SameBytesAsTheGeneralPathForEveryOwnerAndType) {
+  zone_ = MixedZone();
+  int compared = 0;
+  for (const zones::Node& node : zone_->nodes()) {
+    for (const zones::RRset& rrset : node.rrsets) {
+      std::string name = ShuffleCase(wire::NameToText(node.name));
+      for (bool edns : {false, true}) {
+        QueryOptions options;
+        options.edns = edns;
+        options.dnssec_ok = edns;
+        auto [slow, fast] = BothWays(name, rrset.type, options);
+        if (fast.empty()) continue;
+        EXPECT_EQ(slow, fast) << name << " type " << static_cast<int>(rrset.type);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(compared, 20);
+}
+
+TEST_F(PrecompiledTest, AdditionalDataForSrvTargetsIsIncluded) {
+  zone_ = MixedZone();
+  auto [slow, fast] = BothWays("svc.t.", RrType::kSrv);
+  ASSERT_FALSE(fast.empty());
+  auto r = Parse(fast);
+  EXPECT_EQ(r.answer.size(), 2u);
+  EXPECT_EQ(r.additional.size(), 2u);
+  EXPECT_TRUE(r.aa);
+}
+
+TEST_F(PrecompiledTest, NoneForReferralsCnameChasesAndAny) {
+  zone_ = MixedZone();
+  EXPECT_TRUE(BothWays("child.t.", RrType::kNs).second.empty());      // referral
+  EXPECT_TRUE(BothWays("ns.child.t.", RrType::kA).second.empty());    // glue
+  EXPECT_TRUE(BothWays("alias.t.", RrType::kA).second.empty());       // CNAME chase
+  EXPECT_FALSE(BothWays("alias.t.", RrType::kCname).second.empty());  // the CNAME itself
+  EXPECT_TRUE(BothWays("www.t.", RrType::kAny).second.empty());
+  EXPECT_TRUE(BothWays("x.wild.t.", RrType::kTxt).second.empty());  // synthesised
+}
+
+TEST_F(PrecompiledTest, TooBigForTheClientFallsBackToTruncation) {
+  zone_ = MixedZone();
+  auto [slow, fast] = BothWays("big.t.", RrType::kA);  // 40 A records > 512 bytes
+  EXPECT_TRUE(fast.empty());
+  EXPECT_TRUE(Parse(slow).tc);
+  QueryOptions options;
+  options.edns = true;
+  auto [slow_edns, fast_edns] = BothWays("big.t.", RrType::kA, options);
+  EXPECT_EQ(slow_edns, fast_edns);
+}
+
+TEST(PrecompiledZone, OnlyWhenAskedFor) {
+  zones::ZoneBuilder builder(*wire::NameFromText("t."));
+  ASSERT_TRUE(builder.Add(
+      *wire::NameFromText("t."), RrType::kSoa, 1, 60,
+      *wire::NameFromText("ns.t.") + *wire::NameFromText("h.t.") + std::string(20, '\0')));
+  ASSERT_TRUE(builder.Add(*wire::NameFromText("a.t."), RrType::kA, 1, 60, "\1\2\3\4"));
+  auto zone = std::move(builder).Build();
+  ASSERT_TRUE(zone);
+  const zones::Node* node = (*zone)->Find(*wire::NameFromText("a.t."));
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ((*zone)->Precompiled(*node, RrType::kA), nullptr);
 }
 
 }  // namespace

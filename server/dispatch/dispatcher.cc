@@ -1,5 +1,7 @@
 #include "server/dispatch/dispatcher.h"
 
+#include <algorithm>
+
 #include "server/wire/name.h"
 
 namespace petdns::dispatch {
@@ -15,16 +17,23 @@ Dispatcher::Dispatcher(const std::vector<chain::Chain*>& chains, uint16_t max_ud
 void Dispatcher::SetChains(const std::vector<chain::Chain*>& chains) {
   routes_.clear();
   for (chain::Chain* c : chains) {
-    for (const std::string& zone : c->zones()) routes_.emplace(zone, Route{c, zone});
+    for (const std::string& zone : c->zones()) {
+      // The first block to name a zone keeps it, as the config check requires unique zones.
+      bool seen = std::any_of(routes_.begin(), routes_.end(),
+                              [&](const Route& r) { return r.zone == zone; });
+      if (!seen) routes_.push_back(Route{c, zone});
+    }
   }
+  std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
+    return a.zone.size() > b.zone.size();
+  });
 }
 
 const Dispatcher::Route* Dispatcher::Match(std::string_view qname) const noexcept {
-  for (std::string_view name = qname;; name = wire::StripLabels(name, 1)) {
-    auto it = routes_.find(name);
-    if (it != routes_.end()) return &it->second;
-    if (name.size() <= 1) return nullptr;
+  for (const Route& route : routes_) {
+    if (wire::IsSubdomain(qname, route.zone)) return &route;
   }
+  return nullptr;
 }
 
 void Dispatcher::ReplyError(std::span<const uint8_t> packet, const listener::ClientInfo& client,

@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "server/chain/chain.h"
@@ -51,7 +50,9 @@ class Dispatcher final : public listener::PacketHandler {
   void ReplyError(std::span<const uint8_t> packet, const listener::ClientInfo& client,
                   listener::ResponseSink& sink, wire::Rcode rcode) noexcept;
 
-  std::unordered_map<std::string_view, Route> routes_;
+  // Longest zone first, so the first one that contains the name wins. A server has a handful of
+  // zones: a scan of suffix compares beats hashing every suffix of the name.
+  std::vector<Route> routes_;
   uint16_t max_udp_payload_;
   wire::Request request_;
   std::unique_ptr<chain::QueryScratch> scratch_;

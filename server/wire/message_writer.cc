@@ -203,6 +203,15 @@ bool MessageWriter::AppendRecord(Section section, std::string_view owner, RrType
   return true;
 }
 
+bool MessageWriter::AppendEncoded(std::span<const uint8_t> records,
+                                  const std::array<uint16_t, 3>& counts) noexcept {
+  if (!WriteBytes(records.data(), records.size())) return false;
+  for (size_t i = 0; i < counts_.size(); ++i)
+    counts_[i] = static_cast<uint16_t>(counts_[i] + counts[i]);
+  StoreCounts();
+  return true;
+}
+
 bool MessageWriter::AppendOpt(uint16_t udp_payload, bool dnssec_ok) noexcept {
   uint8_t opt[kOptRecordSize] = {0};  // root owner
   WriteU16(opt + 1, static_cast<uint16_t>(RrType::kOpt));

@@ -51,6 +51,13 @@ class MessageWriter {
                                   uint16_t rclass, uint32_t ttl,
                                   std::span<const uint8_t> rdata) noexcept;
 
+  // Appends records encoded ahead of time for this question (zones::PrecompiledAnswer): `counts`
+  // per section. Valid only right after BeginResponse with a question of the length they were
+  // encoded for, since their compression pointers point into it. Returns false when they do not
+  // fit, writing nothing.
+  [[nodiscard]] bool AppendEncoded(std::span<const uint8_t> records,
+                                   const std::array<uint16_t, 3>& counts) noexcept;
+
   // Appends the OPT record (RFC 6891) with our payload size, the extended rcode bits of the
   // rcode set earlier, and the DO bit. Uses the reserved room.
   [[nodiscard]] bool AppendOpt(uint16_t udp_payload, bool dnssec_ok) noexcept;
