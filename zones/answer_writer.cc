@@ -7,7 +7,7 @@ using wire::Section;
 
 bool AppendRRset(wire::MessageWriter& writer, Section section, const AnswerRRset& item) noexcept {
   auto mark = writer.Mark();
-  for (const std::string& rdata : item.rrset->rdatas) {
+  for (std::string_view rdata : item.rrset->rdatas) {
     if (!writer.AppendRecord(section, item.owner, item.rrset->type, item.rrset->rclass, item.ttl,
                              RRset::Bytes(rdata))) {
       writer.Rollback(mark);

@@ -66,7 +66,7 @@ void AddTargetsOf(const CompiledZone& zone, const RRset& rrset, bool allow_glue,
   if (rrset.type != RrType::kNs && rrset.type != RrType::kMx && rrset.type != RrType::kSrv) return;
   auto offset = static_cast<size_t>(TargetNameOffset(rrset.type));
   LowerNameCopy target;
-  for (const std::string& rdata : rrset.rdatas) {
+  for (std::string_view rdata : rrset.rdatas) {
     if (ReadRdataName(rdata, offset, target)) {
       AddAddressesOf(zone, target.view(), allow_glue, out);
     }
@@ -173,7 +173,7 @@ void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view 
     qname = target;
     // The next owner must outlive this call (the reply is encoded after Resolve returns): the
     // CNAME's own rdata in the zone, not the lower-cased copy used for the lookup.
-    const std::string& rdata = out.answer.back().rrset->rdatas.front();
+    std::string_view rdata = out.answer.back().rrset->rdatas.front();
     owner = std::string_view(rdata.data(), target.size());
   }
 }

@@ -39,7 +39,7 @@ const RRset* Node::Find(RrType type) const noexcept {
 
 uint32_t CompiledZone::serial() const noexcept {
   if (soa_ == nullptr) return 0;
-  const std::string& rdata = soa_->rdatas.front();
+  std::string_view rdata = soa_->rdatas.front();
   return wire::ReadU32(reinterpret_cast<const uint8_t*>(rdata.data()) + rdata.size() - 20);
 }
 
@@ -130,9 +130,7 @@ Status ZoneBuilder::Add(std::string_view owner, RrType type, uint16_t rclass, ui
     return MakeError(ErrorCode::kInvalidArgument, "more than one SOA record");
   }
   it->ttl = std::min(it->ttl, ttl);
-  if (std::find(it->rdatas.begin(), it->rdatas.end(), rdata) == it->rdatas.end()) {
-    it->rdatas.push_back(std::move(rdata));
-  }
+  if (!it->rdatas.contains(rdata)) it->rdatas.push_back(rdata);
   return {};
 }
 
@@ -179,15 +177,25 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
   std::vector<Node>& nodes = zone->nodes_;
   nodes.resize(order.size());
   zone->index_.Reset(nodes.size());
+  size_t rrset_count = 0;
+  for (const auto& entry : names_) rrset_count += entry.second.size();
+  // Reserved exactly: nodes keep spans into this array.
+  zone->rrsets_.reserve(rrset_count);
   char* next_name = zone->name_arena_.get();
   for (uint32_t i = 0; i < order.size(); ++i) {
     Node& node = nodes[i];
     std::copy(order[i].begin(), order[i].end(), next_name);
     node.name = std::string_view(next_name, order[i].size());
     next_name += order[i].size();
-    node.rrsets = std::move(names_[order[i]]);
-    std::sort(node.rrsets.begin(), node.rrsets.end(),
+    std::vector<RRset>& rrsets = names_[order[i]];
+    std::sort(rrsets.begin(), rrsets.end(),
               [](const RRset& a, const RRset& b) { return a.type < b.type; });
+    const size_t first = zone->rrsets_.size();
+    for (RRset& rrset : rrsets) {
+      rrset.rdatas.shrink_to_fit();
+      zone->rrsets_.push_back(std::move(rrset));
+    }
+    node.rrsets = std::span<const RRset>(zone->rrsets_.data() + first, rrsets.size());
     zone->index_.Insert(node.name, i);
   }
   names_.clear();
@@ -220,7 +228,7 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
   }
   zone->soa_ = nodes[0].Find(RrType::kSoa);
   if (zone->soa_ != nullptr) {
-    const std::string& soa_rdata = zone->soa_->rdatas.front();
+    std::string_view soa_rdata = zone->soa_->rdatas.front();
     uint32_t minimum =
         wire::ReadU32(reinterpret_cast<const uint8_t*>(soa_rdata.data()) + soa_rdata.size() - 4);
     zone->negative_ttl_ = std::min(zone->soa_->ttl, minimum);

@@ -30,7 +30,7 @@ struct Node {
   static constexpr uint32_t kNoPrecompiled = UINT32_MAX;
 
   std::string_view name;        // lower-cased wire name, absolute (in the zone's name arena)
-  std::vector<RRset> rrsets;    // sorted by type
+  std::span<const RRset> rrsets;  // sorted by type (in the zone's RRset array)
   uint32_t parent = kNoParent;  // index of the parent node; the apex has none
   bool is_delegation = false;   // NS here, below the apex: a zone cut
   bool below_delegation =
@@ -88,6 +88,7 @@ class CompiledZone {
 
   std::unique_ptr<char[]> name_arena_;  // every node's name, back to back
   std::vector<Node> nodes_;             // nodes_[0] is the apex
+  std::vector<RRset> rrsets_;           // every node's RRsets, node after node
   NameIndex index_;
   std::unique_ptr<uint8_t[]> answer_arena_;  // precompiled records, back to back
   std::vector<PrecompiledAnswer> precompiled_;

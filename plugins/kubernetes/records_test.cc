@@ -59,14 +59,14 @@ class RecordsTest : public ::testing::Test {
     view_.Resolve(zone, qname, qname, type, answer_);
     std::vector<std::string> out;
     for (const auto& a : answer_.answer) {
-      for (const std::string& rdata : a.rrset->rdatas) {
+      for (std::string_view rdata : a.rrset->rdatas) {
         out.push_back(wire::NameToText(a.owner) + " " + Render(a.rrset->type, rdata));
       }
     }
     std::sort(out.begin(), out.end());
     return out;
   }
-  static std::string Render(RrType type, const std::string& rdata) {
+  static std::string Render(RrType type, std::string_view rdata) {
     const auto* p = reinterpret_cast<const uint8_t*>(rdata.data());
     switch (type) {
       case RrType::kA:
@@ -82,7 +82,7 @@ class RecordsTest : public ::testing::Test {
       case RrType::kPtr:
         return "PTR " + wire::NameToText(rdata);
       case RrType::kTxt:
-        return "TXT " + rdata.substr(1);
+        return "TXT " + std::string(rdata.substr(1));
       default:
         return "TYPE" + std::to_string(static_cast<int>(type));
     }
