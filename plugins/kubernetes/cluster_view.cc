@@ -44,7 +44,7 @@ bool TrailingCname(const zones::Answer& out, std::array<char, wire::kMaxNameLeng
   if (out.answer.empty() || out.rcode != wire::Rcode::kNoError) return false;
   const zones::RRset* last = out.answer.back().rrset;
   if (last->type != RrType::kCname || last->rdatas.empty()) return false;
-  const std::string& rdata = last->rdatas.front();
+  std::string_view rdata = last->rdatas.front();
   if (rdata.size() > buffer.size()) return false;
   std::copy(rdata.begin(), rdata.end(), buffer.begin());
   wire::LowerNameInPlace(std::span<char>(buffer.data(), rdata.size()));
@@ -92,9 +92,7 @@ void ClusterView::UpdatePtr(const std::string& reverse_name, const std::string& 
   for (const PtrRecords::Source& source : next->sources) {
     if (any_cluster_ip && !source.ptr.cluster_ip) continue;
     auto& rdatas = next->rrset.rdatas;
-    if (std::find(rdatas.begin(), rdatas.end(), source.ptr.target) == rdatas.end()) {
-      rdatas.push_back(source.ptr.target);
-    }
+    if (!rdatas.contains(source.ptr.target)) rdatas.push_back(source.ptr.target);
   }
   ptrs.Set(reverse_name, std::move(next));
 }

@@ -22,8 +22,8 @@ KubernetesPlugin::KubernetesPlugin(KubernetesOptions options, chain::Runtime* ru
       state_([this](const ClusterChange& change) { OnChange(change); }) {
   for (const std::string& z : options_.records.forward_zones) zone_names_.push_back(z);
   for (const std::string& z : options_.records.reverse_zones) zone_names_.push_back(z);
-  pod_rrset_.rdatas.emplace_back();
-  pod_rrset_.rdatas.front().reserve(16);
+  pod_rrset_.rdatas.assign_one(std::string_view("\0\0\0\0", 4));
+  pod_rrset_.rdatas.reserve_bytes(32);  // room for one AAAA: no allocation per query
 }
 
 KubernetesPlugin::~KubernetesPlugin() { OnShutdown(); }
@@ -242,8 +242,8 @@ bool KubernetesPlugin::ServeInsecurePod(chain::Query& q, const zones::CompiledZo
   }
   pod_rrset_.type = type;
   pod_rrset_.ttl = options_.records.ttl;
-  pod_rrset_.rdatas.front().assign(reinterpret_cast<const char*>(bytes),
-                                   family == AF_INET ? 4 : 16);
+  pod_rrset_.rdatas.assign_one(
+      std::string_view(reinterpret_cast<const char*>(bytes), family == AF_INET ? 4 : 16));
   answer.answer.push_back({q.qname_as_received(), &pod_rrset_, pod_rrset_.ttl});
   q.Reply(answer);
   return true;
