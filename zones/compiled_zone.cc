@@ -161,13 +161,15 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
 
   // Order nodes parents-first (fewer labels first), apex at index 0, so that flags can be
   // propagated from parent to child in one pass.
+  std::vector<std::pair<int, std::string>> by_depth;  // (label count, name)
+  by_depth.reserve(names_.size());
+  for (const auto& entry : names_)
+    by_depth.emplace_back(wire::LabelCount(entry.first), entry.first);
+  std::sort(by_depth.begin(), by_depth.end());
   std::vector<std::string> order;
-  order.reserve(names_.size());
-  for (const auto& entry : names_) order.push_back(entry.first);
-  std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
-    int la = wire::LabelCount(a), lb = wire::LabelCount(b);
-    return la != lb ? la < lb : a < b;
-  });
+  order.reserve(by_depth.size());
+  for (auto& entry : by_depth) order.push_back(std::move(entry.second));
+  by_depth = {};
 
   auto zone = std::shared_ptr<CompiledZone>(new CompiledZone());
   const size_t arena_size =

@@ -29,10 +29,10 @@ struct Node {
   static constexpr uint32_t kNoParent = UINT32_MAX;
   static constexpr uint32_t kNoPrecompiled = UINT32_MAX;
 
-  std::string_view name;        // lower-cased wire name, absolute (in the zone's name arena)
+  std::string_view name;          // lower-cased wire name, absolute (in the zone's name arena)
   std::span<const RRset> rrsets;  // sorted by type (in the zone's RRset array)
-  uint32_t parent = kNoParent;  // index of the parent node; the apex has none
-  bool is_delegation = false;   // NS here, below the apex: a zone cut
+  uint32_t parent = kNoParent;    // index of the parent node; the apex has none
+  bool is_delegation = false;     // NS here, below the apex: a zone cut
   bool below_delegation =
       false;  // some strict ancestor is a zone cut: data here is glue or occluded
   bool has_wildcard_child = false;  // "*.<name>" exists

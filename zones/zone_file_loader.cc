@@ -1,6 +1,7 @@
 #include "zones/zone_file_loader.h"
 
 #include <malloc.h>
+#include <stdio_ext.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -123,6 +124,9 @@ Result<std::shared_ptr<const CompiledZone>> LoadZoneFile(const ZoneFileOptions& 
   };
   std::unique_ptr<FILE, FileCloser> stream(fmemopen(text.text.data(), text.text.size(), "r"));
   if (!stream) return MakeError(ErrorCode::kInternal, options.path + ": fmemopen failed");
+  // ldns reads the text one getc() at a time; the stream is ours alone, so skip the per-character
+  // lock (a sixth of the load time of a large zone).
+  __fsetlocking(stream.get(), FSETLOCKING_BYCALLER);
 
   ldns::LdnsRdf origin(ldns_dname_new_frm_str(origin_text.c_str()));
   if (!origin) return MakeError(ErrorCode::kInvalidArgument, "bad origin " + origin_text);
