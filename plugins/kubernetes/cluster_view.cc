@@ -52,49 +52,114 @@ bool TrailingCname(const zones::Answer& out, std::array<char, wire::kMaxNameLeng
   return true;
 }
 
+// The address a reverse name stands for, as written by ReverseName: "d.c.b.a.in-addr.arpa."
+// (decimal, no leading zeros) or 32 lower-case nibbles under "ip6.arpa.". Returns the address
+// length (4 or 16) with the bytes in `out`, or 0 for any other name.
+size_t AddressOfReverseName(std::string_view name, std::array<char, 16>& out) {
+  static constexpr std::string_view kInAddr{"\7in-addr\4arpa\0", 14};
+  static constexpr std::string_view kIp6{"\3ip6\4arpa\0", 10};
+  if (name.ends_with(kInAddr) && name.size() > kInAddr.size()) {
+    std::string_view labels = name.substr(0, name.size() - kInAddr.size());
+    for (int i = 3; i >= 0; --i) {  // least significant byte first
+      if (labels.empty()) return 0;
+      const auto length = static_cast<uint8_t>(labels[0]);
+      if (length == 0 || length > 3 || labels.size() < 1u + length) return 0;
+      std::string_view digits = labels.substr(1, length);
+      if (digits.size() > 1 && digits[0] == '0') return 0;
+      unsigned value = 0;
+      for (char c : digits) {
+        if (c < '0' || c > '9') return 0;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+      }
+      if (value > 255) return 0;
+      out[static_cast<size_t>(i)] = static_cast<char>(value);
+      labels.remove_prefix(1u + length);
+    }
+    return labels.empty() ? 4 : 0;
+  }
+  if (name.size() == 64 + kIp6.size() && name.ends_with(kIp6)) {
+    for (size_t nibble = 0; nibble < 32; ++nibble) {  // least significant nibble first
+      if (name[2 * nibble] != 1) return 0;
+      const char c = name[2 * nibble + 1];
+      int value = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (value < 0) return 0;
+      const size_t byte = 15 - nibble / 2;
+      if (nibble % 2 == 0) {
+        out[byte] = static_cast<char>(value);
+      } else {
+        out[byte] = static_cast<char>(out[byte] | (value << 4));
+      }
+    }
+    return 16;
+  }
+  return 0;
+}
+
 }  // namespace
 
 void ClusterView::SetService(const std::string& key,
                              std::shared_ptr<const ServiceRecords> records) {
-  if (const auto* old = services.Find(key); old != nullptr) {
-    std::shared_ptr<const ServiceRecords> previous = *old;  // keep alive while we edit
-    endpoints -= previous->endpoints;
-    for (const PtrContribution& ptr : previous->ptrs) UpdatePtr(ptr.reverse_name, key, nullptr);
+  std::shared_ptr<const ServiceRecords> previous;  // kept alive while the PTRs are refreshed
+  if (const auto* old = services.Find(key); old != nullptr) previous = *old;
+  if (previous == nullptr && records == nullptr) return;
+  if (previous != nullptr) endpoints -= previous->endpoints;
+  if (records != nullptr) endpoints += records->endpoints;
+  // Both lists are sorted by address: refresh each address either names once.
+  std::vector<IpAddress> addresses;
+  if (previous != nullptr) {
+    for (const PtrContribution& ptr : previous->ptrs) addresses.push_back(ptr.address);
   }
-  if (records == nullptr) {
+  if (records != nullptr) {
+    for (const PtrContribution& ptr : records->ptrs) addresses.push_back(ptr.address);
+    services.Set(key, std::move(records));
+  } else {
     services.Erase(key);
-    return;
   }
-  endpoints += records->endpoints;
-  for (const PtrContribution& ptr : records->ptrs) UpdatePtr(ptr.reverse_name, key, &ptr);
-  services.Set(key, std::move(records));
+  auto less = [](const IpAddress& a, const IpAddress& b) {
+    return std::pair(a.length, a.rdata()) < std::pair(b.length, b.rdata());
+  };
+  std::sort(addresses.begin(), addresses.end(), less);
+  addresses.erase(std::unique(addresses.begin(), addresses.end()), addresses.end());
+  for (const IpAddress& address : addresses) RefreshPtr(address, key);
 }
 
-void ClusterView::UpdatePtr(const std::string& reverse_name, const std::string& service_key,
-                            const PtrContribution* added) {
+void ClusterView::RefreshPtr(const IpAddress& address, const std::string& key) {
+  const std::string ptr_key(address.rdata());
   auto next = std::make_shared<PtrRecords>();
-  if (const auto* current = ptrs.Find(reverse_name); current != nullptr) {
-    for (const PtrRecords::Source& source : (*current)->sources) {
-      // Removing drops every entry of the service; adding keeps the others.
-      if (added == nullptr && source.service_key == service_key) continue;
-      next->sources.push_back(source);
+  if (const auto* current = ptrs.Find(ptr_key); current != nullptr) {
+    for (const std::string& service : (*current)->services) {
+      if (service != key) next->services.push_back(service);
     }
   }
-  if (added != nullptr) next->sources.push_back({service_key, *added});
-  if (next->sources.empty()) {
-    ptrs.Erase(reverse_name);
+  const auto* records = services.Find(key);
+  if (records != nullptr && !(*records)->PtrsOf(address).empty()) next->services.push_back(key);
+  if (next->services.empty()) {
+    ptrs.Erase(ptr_key);
     return;
   }
-  bool any_cluster_ip = std::any_of(next->sources.begin(), next->sources.end(),
-                                    [](const PtrRecords::Source& s) { return s.ptr.cluster_ip; });
+  // Every target the services ask for, a ClusterIP's alone if there is one, each name once.
+  std::vector<std::string_view> targets;
+  bool cluster_ip = false;
+  for (const std::string& service : next->services) {
+    const auto* contributor = services.Find(service);
+    if (contributor == nullptr) continue;
+    for (const PtrContribution& ptr : (*contributor)->PtrsOf(address)) {
+      if (ptr.cluster_ip && !cluster_ip) {
+        cluster_ip = true;
+        targets.clear();
+      }
+      if (ptr.cluster_ip != cluster_ip) continue;
+      if (std::find(targets.begin(), targets.end(), ptr.target) == targets.end()) {
+        targets.push_back(ptr.target);
+      }
+    }
+  }
   next->rrset.type = RrType::kPtr;
   next->rrset.ttl = ttl;
-  for (const PtrRecords::Source& source : next->sources) {
-    if (any_cluster_ip && !source.ptr.cluster_ip) continue;
-    auto& rdatas = next->rrset.rdatas;
-    if (!rdatas.contains(source.ptr.target)) rdatas.push_back(source.ptr.target);
-  }
-  ptrs.Set(reverse_name, std::move(next));
+  for (std::string_view target : targets) next->rrset.rdatas.push_back(target);
+  next->rrset.rdatas.shrink_to_fit();
+  next->services.shrink_to_fit();
+  ptrs.Set(ptr_key, std::move(next));
 }
 
 void ClusterView::Resolve(size_t zone_index, std::string_view qname, std::string_view owner,
@@ -154,7 +219,11 @@ void ClusterView::ResolveForward(size_t zone_index, std::string_view qname, std:
 void ClusterView::ResolveReverse(size_t zone_index, std::string_view qname, std::string_view owner,
                                  RrType qtype, zones::Answer& out) const noexcept {
   const zones::CompiledZone& zone = *base[zone_index];
-  if (const auto* ptr = ptrs.Find(qname); ptr != nullptr && qname != zone.origin()) {
+  std::array<char, 16> address;
+  size_t length = AddressOfReverseName(qname, address);
+  const std::shared_ptr<const PtrRecords>* ptr =
+      length == 0 ? nullptr : ptrs.Find(std::string_view(address.data(), length));
+  if (ptr != nullptr) {
     if (qtype == RrType::kPtr || qtype == RrType::kAny) {
       out.answer.push_back({owner, &(*ptr)->rrset, (*ptr)->rrset.ttl});
     } else {

@@ -17,13 +17,10 @@
 
 namespace petdns::plugins::kubernetes {
 
-// The PTRs of one address and which services asked for them.
+// The PTR RRset of one address, and the services that asked for it (their ServiceRecords::ptrs
+// say what each contributes).
 struct PtrRecords {
-  struct Source {
-    std::string service_key;
-    PtrContribution ptr;
-  };
-  std::vector<Source> sources;
+  std::vector<std::string> services;  // view keys
   zones::RRset rrset;  // a ClusterIP's PTR alone if there is one, else every endpoint name
 };
 
@@ -33,7 +30,10 @@ class ClusterView {
   std::vector<std::shared_ptr<const zones::CompiledZone>> base;
   size_t forward_zones = 0;
   ShardedMap<std::shared_ptr<const ServiceRecords>> services;
-  ShardedMap<std::shared_ptr<const PtrRecords>> ptrs;
+  // By address (IpAddress::rdata(): 4 or 16 bytes). One entry per published address, so more
+  // shards than the others: an update that moves a service's endpoints copies only a few dozen
+  // entries per address it touches.
+  ShardedMap<std::shared_ptr<const PtrRecords>, 4096> ptrs;
   ShardedMap<std::shared_ptr<const PodRecords>> pods;
   size_t endpoints = 0;
   uint32_t ttl = 5;
@@ -52,8 +52,8 @@ class ClusterView {
                       wire::RrType qtype, zones::Answer& out) const noexcept;
   void ResolveReverse(size_t zone_index, std::string_view qname, std::string_view owner,
                       wire::RrType qtype, zones::Answer& out) const noexcept;
-  void UpdatePtr(const std::string& reverse_name, const std::string& service_key,
-                 const PtrContribution* added);
+  // Recomputes the PTRs of `address` after the service at `key` changed (already in `services`).
+  void RefreshPtr(const IpAddress& address, const std::string& key);
 };
 
 }  // namespace petdns::plugins::kubernetes

@@ -39,17 +39,14 @@ void KubernetesPlugin::OnStartup() {
   }
 }
 
-void KubernetesPlugin::Published(bool full_rebuild) {
-  auto now = std::chrono::steady_clock::now();
+void KubernetesPlugin::Published(bool batch, std::optional<Clock::time_point> since) {
+  auto now = Clock::now();
   stats_.last_rebuild = now;
-  ++(full_rebuild ? stats_.rebuilds : stats_.updates);
+  ++(batch ? stats_.rebuilds : stats_.updates);
   if (metrics_) {
-    if (pending_since_) {
-      metrics_->ObserveProgramming(std::chrono::duration<double>(now - *pending_since_).count());
-    }
-    metrics_->Published(full_rebuild, view_->services.size(), view_->endpoints);
+    if (since) metrics_->ObserveProgramming(std::chrono::duration<double>(now - *since).count());
+    metrics_->Published(batch, view_->services.size(), view_->endpoints);
   }
-  pending_since_.reset();
 }
 
 void KubernetesPlugin::OnShutdown() {
@@ -72,11 +69,10 @@ uint32_t KubernetesPlugin::NextSerial() {
 }
 
 void KubernetesPlugin::OnChange(const ClusterChange& change) {
-  if (!pending_since_) pending_since_ = std::chrono::steady_clock::now();
+  if (!pending_since_) pending_since_ = Clock::now();
   switch (change.resource) {
     case Resource::kServices:
     case Resource::kEndpointSlices:
-      if (change.everything) everything_dirty_ = true;
       dirty_services_.insert(change.services.begin(), change.services.end());
       break;
     case Resource::kPods:
@@ -90,7 +86,7 @@ void KubernetesPlugin::OnChange(const ClusterChange& change) {
 }
 
 void KubernetesPlugin::Schedule() {
-  if (runtime_ == nullptr || update_scheduled_ || rebuilding_ || shut_down_) return;
+  if (runtime_ == nullptr || update_scheduled_ || shut_down_) return;
   update_scheduled_ = true;
   runtime_->After(options_.rebuild_delay, [this] {
     update_scheduled_ = false;
@@ -100,7 +96,7 @@ void KubernetesPlugin::Schedule() {
 
 void KubernetesPlugin::RefreshBase(ClusterView& view) {
   std::vector<std::string> namespaces;
-  for (const auto& [name, ns] : state_.snapshot().namespaces) namespaces.push_back(ns->name);
+  for (const auto& [name, ns] : state_.namespaces()) namespaces.push_back(ns->name);
   auto base = BuildBaseZones(namespaces, options_.records, NextSerial());
   if (!base) {
     ++stats_.rebuild_failures;
@@ -114,8 +110,7 @@ void KubernetesPlugin::RefreshPods(ClusterView& view) const {
   view.pods = {};
   if (options_.records.pods != PodMode::kVerified) return;
   std::vector<std::pair<std::string, PodRecords>> records;
-  for (const auto& [key, pod] : state_.snapshot().pods)
-    AddPodRecords(*pod, options_.records, records);
+  for (const auto& [key, pod] : state_.pods()) AddPodRecords(*pod, options_.records, records);
   for (auto& [key, value] : records) {
     if (const auto* existing = view.pods.Find(key); existing != nullptr) {
       auto merged = std::make_shared<PodRecords>(**existing);
@@ -127,79 +122,140 @@ void KubernetesPlugin::RefreshPods(ClusterView& view) const {
   }
 }
 
-void KubernetesPlugin::Update() {
-  if (everything_dirty_ || view_ == nullptr) return StartFullRebuild();
-  auto view = std::make_shared<ClusterView>(*view_);  // shares every shard
-  // The apex carries the serial, which changes with every update; it is a handful of names.
-  RefreshBase(*view);
-  if (std::exchange(pods_dirty_, false)) RefreshPods(*view);
-  base_dirty_ = false;
-  const ClusterState::Snapshot& snapshot = state_.snapshot();
-  for (const std::string& key : dirty_services_) {
-    size_t slash = key.find('/');
-    std::string view_key = ServiceKey(key.substr(0, slash), key.substr(slash + 1));
-    if (view_key.empty()) continue;
-    std::shared_ptr<const ServiceRecords> records;
-    if (auto it = snapshot.services.find(key); it != snapshot.services.end()) {
-      records = BuildServiceRecords(*it->second, snapshot.SlicesOf(key), options_.records);
-    }
-    view->SetService(view_key, std::move(records));
-    ++stats_.services_rebuilt;
-  }
-  dirty_services_.clear();
-  view_ = std::move(view);
-  Published(/*full_rebuild=*/false);
+std::shared_ptr<ClusterView> KubernetesPlugin::NextView() const {
+  if (view_ != nullptr) return std::make_shared<ClusterView>(*view_);  // shares every shard
+  auto view = std::make_shared<ClusterView>();
+  view->forward_zones = options_.records.forward_zones.size();
+  view->ttl = options_.records.ttl;
+  return view;
 }
 
-void KubernetesPlugin::StartFullRebuild() {
-  everything_dirty_ = base_dirty_ = pods_dirty_ = false;
+bool KubernetesPlugin::Publish(std::shared_ptr<ClusterView> view, bool batch,
+                               std::optional<Clock::time_point> since) {
+  // The apex carries the serial, which changes with every update; it is a handful of names.
+  RefreshBase(*view);
+  if (view->base.empty()) return false;  // the apex could not be built: keep what we serve
+  if (std::exchange(pods_dirty_, false) || view_ == nullptr) RefreshPods(*view);
+  base_dirty_ = false;
+  view_ = std::move(view);
+  Published(batch, since);
+  return true;
+}
+
+void KubernetesPlugin::Update() {
+  if (view_ != nullptr && dirty_services_.empty() && !base_dirty_ && !pods_dirty_) {
+    // Nothing to build (a relist that changed nothing), but it may have completed the sync.
+    if (!batch_running_) {
+      complete_ = complete_ || synced();
+      pending_since_.reset();
+    }
+    return;
+  }
+  if (dirty_services_.size() > kInlineServices) {
+    if (!batch_running_) StartBackgroundBuild();
+    return;  // else the batch running schedules the next update when it is done
+  }
+  // A few services: build them here, at once. A pool thread would cost a thread hop each way
+  // for work that takes tens of microseconds, and would queue behind a batch.
+  auto view = NextView();
+  for (const std::string& key : dirty_services_) {
+    std::string view_key = ViewKey(key);
+    view->SetService(view_key, BuildRecords(key));
+    ++stats_.services_rebuilt;
+    // Newer than what the running batch built for it, if anything: the batch must not undo it.
+    if (batch_running_) superseded_.insert(std::move(view_key));
+  }
+  if (!Publish(std::move(view), /*batch=*/false, pending_since_)) return;  // retried on a change
   dirty_services_.clear();
-  rebuilding_ = true;
-  // Every service's records, built on a pool thread from a snapshot of shared pointers while the
-  // state keeps changing on the loop; later changes are applied on top when it is done.
-  auto snapshot = std::make_shared<ClusterState::Snapshot>(state_.snapshot());
-  auto built = std::make_shared<
-      std::vector<std::pair<std::string, std::shared_ptr<const ServiceRecords>>>>();
-  auto build_time = std::make_shared<std::chrono::steady_clock::duration>();
-  RecordOptions options = options_.records;
+  pending_since_.reset();
+  if (!batch_running_ && synced()) complete_ = true;
+}
+
+std::string KubernetesPlugin::ViewKey(const std::string& key) {
+  size_t slash = key.find('/');
+  return ServiceKey(key.substr(0, slash), key.substr(slash + 1));
+}
+
+std::shared_ptr<const ServiceRecords> KubernetesPlugin::BuildRecords(const std::string& key) const {
+  const ClusterState::ServiceEntry* entry = state_.FindService(key);
+  if (entry == nullptr || entry->service == nullptr) return nullptr;
+  return BuildServiceRecords(*entry->service, entry->SlicePointers(), options_.records);
+}
+
+void KubernetesPlugin::StartBackgroundBuild() {
+  // Many services (a first sync, a relist that found many changes, a burst): their records are
+  // built on a pool thread from the objects' shared pointers while the state keeps changing on
+  // the loop. Small updates go on meanwhile (Update); when the batch is done it is applied on top
+  // of them, except for the services they rebuilt since.
+  struct Job {
+    std::string key;                         // "namespace/name"
+    std::string view_key;                    // ServiceKey
+    std::shared_ptr<const Service> service;  // null: the service is gone
+    std::vector<std::shared_ptr<const EndpointSlice>> slices;
+    std::shared_ptr<const ServiceRecords> records;
+  };
+  auto jobs = std::make_shared<std::vector<Job>>();
+  jobs->reserve(dirty_services_.size());
+  for (const std::string& key : dirty_services_) {
+    Job job{key, ViewKey(key), nullptr, {}, nullptr};
+    if (const ClusterState::ServiceEntry* entry = state_.FindService(key); entry != nullptr) {
+      job.service = entry->service;
+      if (job.service != nullptr) job.slices = entry->slices;
+    }
+    jobs->push_back(std::move(job));
+  }
+  dirty_services_.clear();
+  superseded_.clear();
+  batch_running_ = true;
+  const bool synced_at_start = synced();
+  const auto since = std::exchange(pending_since_, std::nullopt);
+  auto build_time = std::make_shared<Clock::duration>();
   runtime_->Background(
-      [snapshot, built, options, build_time] {
-        auto start = std::chrono::steady_clock::now();
-        for (const auto& [key, service] : snapshot->services) {
-          auto records = BuildServiceRecords(*service, snapshot->SlicesOf(key), options);
-          if (records != nullptr) {
-            built->emplace_back(ServiceKey(service->ns, service->name), std::move(records));
-          }
+      [jobs, build_time, options = options_.records] {
+        auto start = Clock::now();
+        std::vector<const EndpointSlice*> slices;
+        for (Job& job : *jobs) {
+          if (job.service == nullptr) continue;
+          slices.clear();
+          for (const auto& slice : job.slices) slices.push_back(slice.get());
+          job.records = BuildServiceRecords(*job.service, slices, options);
+          job.slices.clear();
+          job.service.reset();
         }
-        *build_time = std::chrono::steady_clock::now() - start;
+        *build_time = Clock::now() - start;
       },
-      [this, built, build_time] {
-        rebuilding_ = false;
+      [this, jobs, build_time, synced_at_start, since] {
+        batch_running_ = false;
         if (shut_down_) return;
-        auto view = std::make_shared<ClusterView>();
-        view->forward_zones = options_.records.forward_zones.size();
-        view->ttl = options_.records.ttl;
-        RefreshBase(*view);
-        if (view->base.empty()) {  // the apex could not be built: keep what we serve
-          Schedule();
+        auto view = NextView();
+        for (Job& job : *jobs) {
+          if (job.view_key.empty() || superseded_.count(job.view_key) != 0) continue;
+          view->SetService(job.view_key, std::move(job.records));
+        }
+        superseded_.clear();
+        if (!Publish(std::move(view), /*batch=*/true, since)) {
+          for (Job& job : *jobs) dirty_services_.insert(std::move(job.key));  // next change
           return;
         }
-        RefreshPods(*view);
-        for (auto& [key, records] : *built) view->SetService(key, std::move(records));
-        built->clear();
-        view_ = std::move(view);
-        // A relist frees a whole generation of records at once, much of it allocated on a pool
-        // thread: hand the pages back rather than let the next relist stack up another heap.
-        malloc_trim(0);
-        bool more = everything_dirty_ || base_dirty_ || pods_dirty_ || !dirty_services_.empty();
-        auto pending = pending_since_;
-        Published(/*full_rebuild=*/true);
-        if (more) pending_since_ = pending;  // changes that arrived meanwhile are not served yet
+        stats_.services_rebuilt += jobs->size();
+        const size_t built = jobs->size();
+        jobs->clear();
+        // Everything listed when the batch started is served now.
+        if (synced_at_start) complete_ = true;
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*build_time).count();
-        log::Info(kLog, "serving " + std::to_string(view_->services.size()) + " services, " +
-                            std::to_string(view_->endpoints) + " endpoints (built in " +
-                            std::to_string(ms) + " ms)");
-        if (more) Schedule();
+        std::string line = "serving " + std::to_string(view_->services.size()) + " services, " +
+                           std::to_string(view_->endpoints) + " endpoints (" +
+                           std::to_string(built) + " rebuilt in " + std::to_string(ms) + " ms)";
+        if (built >= kLargeBatch) {
+          // A large batch replaces a whole generation of records, much of it allocated on a
+          // pool thread: hand the freed pages back rather than let the next one stack up
+          // another heap. (Not after small ones: trimming walks the heap on the loop.)
+          malloc_trim(0);
+          log::Info(kLog, line);
+        } else {
+          log::Debug(kLog, line);
+        }
+        if (!dirty_services_.empty() || base_dirty_ || pods_dirty_ || !complete_) Schedule();
       });
 }
 
@@ -275,7 +331,7 @@ chain::Outcome KubernetesPlugin::Serve(chain::Query& q, chain::Next next) noexce
   if (answer.rcode == wire::Rcode::kNxDomain) {
     if (options_.fallthrough.Covers(q.qname())) return next(q);
     // A name we have not heard of yet may exist: do not let resolvers cache its absence.
-    if (!synced()) return q.ReplyRcode(wire::Rcode::kServFail);
+    if (!complete_) return q.ReplyRcode(wire::Rcode::kServFail);
   }
   return q.Reply(answer);
 }

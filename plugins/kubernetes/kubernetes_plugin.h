@@ -1,10 +1,12 @@
 // The kubernetes plugin: answers the cluster domain (and configured reverse zones) from objects
 // that a Source (API list+watch or a manifests directory) feeds into a ClusterState. A change
-// rebuilds the records of the services it touched (changes arriving within `rebuild_delay` are
-// gathered) and publishes a new ClusterView that shares everything else with the previous one; a
-// relist rebuilds everything on a pool thread. A query never sees half an update. Until every
-// needed resource has synced, would-be NXDOMAIN answers are SERVFAIL instead (not cacheable).
-// Serve runs on the worker loop; everything else on the main loop (the same loop today).
+// rebuilds the records of the services it touched (changes that arrive together, or within
+// `rebuild_delay`, are gathered) and publishes a new ClusterView that shares everything else with
+// the previous one. Many services at once (the first sync, a relist that found differences) are
+// built on a pool thread while small updates go on; a relist that changed nothing rebuilds
+// nothing. A query never sees half an update. Until a complete sync is being served, would-be
+// NXDOMAIN answers are SERVFAIL instead (not cacheable). Serve runs on the worker loop; everything
+// else on the main loop (the same loop today).
 #pragma once
 
 #include <chrono>
@@ -31,13 +33,14 @@ struct KubernetesOptions {
   // Names whose NXDOMAIN answers go to the next plugin instead.
   chain::Fallthrough fallthrough;
   // How long changes are gathered before a rebuild starts.
-  std::chrono::milliseconds rebuild_delay{5};
+  // 0: on the next turn of the loop, which gathers every change that arrived together.
+  std::chrono::milliseconds rebuild_delay{0};
 };
 
 struct KubernetesStats {
-  uint64_t rebuilds = 0;          // full rebuilds (first sync, relists, namespace changes)
-  uint64_t updates = 0;           // incremental updates published
-  uint64_t services_rebuilt = 0;  // service records built by updates
+  uint64_t rebuilds = 0;          // batches built on a pool thread (first sync, changed relists)
+  uint64_t updates = 0;           // updates built on the loop (a few services, the apex)
+  uint64_t services_rebuilt = 0;  // service records built by either
   uint64_t rebuild_failures = 0;
   std::chrono::steady_clock::time_point last_rebuild{};
 };
@@ -51,7 +54,7 @@ class KubernetesPlugin final : public chain::Plugin {
   chain::Outcome Serve(chain::Query& q, chain::Next next) noexcept override;
   void OnStartup() override;
   void OnShutdown() override;
-  bool Ready() const noexcept override { return synced() && view_ != nullptr; }
+  bool Ready() const noexcept override { return complete_; }
 
   // Set by Setup before startup; the source feeds `state()`.
   void set_source(std::unique_ptr<Source> source) { source_ = std::move(source); }
@@ -60,19 +63,36 @@ class KubernetesPlugin final : public chain::Plugin {
 
   // True once every resource the records need has been listed.
   bool synced() const noexcept;
+  // True once the data served holds everything of a complete sync; until then would-be NXDOMAIN
+  // answers are SERVFAIL.
+  bool complete() const noexcept { return complete_; }
   const KubernetesStats& stats() const noexcept { return stats_; }
   // The data being served (null before the first build).
   std::shared_ptr<const ClusterView> view() const noexcept { return view_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // Up to this many changed services are rebuilt on the loop; more go to a pool thread.
+  static constexpr size_t kInlineServices = 16;
+  // A batch this large (a first sync, a relist) is logged, and followed by malloc_trim.
+  static constexpr size_t kLargeBatch = 1000;
+
   void OnChange(const ClusterChange& change);
   void Schedule();
   void Update();
-  void StartFullRebuild();
+  void StartBackgroundBuild();
+  // The records of the service "namespace/name" as the state holds it now (null: none).
+  std::shared_ptr<const ServiceRecords> BuildRecords(const std::string& key) const;
+  static std::string ViewKey(const std::string& key);  // "ns/name" → ServiceKey
+  std::shared_ptr<ClusterView> NextView() const;       // a copy of view_ (or an empty view)
+  // Refreshes the apex (and pods if needed) of `view` and serves it; false if the apex failed.
+  // `since`: when the oldest change it serves arrived.
+  bool Publish(std::shared_ptr<ClusterView> view, bool batch,
+               std::optional<Clock::time_point> since);
   void RefreshBase(ClusterView& view);
   void RefreshPods(ClusterView& view) const;
   // Bookkeeping once a new view is being served.
-  void Published(bool full_rebuild);
+  void Published(bool batch, std::optional<Clock::time_point> since);
   uint32_t NextSerial();
   // Answers <a-b-c-d>.<ns>.pod.<zone> in insecure mode; false when the name is not such a name.
   bool ServeInsecurePod(chain::Query& q, const zones::CompiledZone& zone) noexcept;
@@ -82,16 +102,17 @@ class KubernetesPlugin final : public chain::Plugin {
   ClusterState state_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<KubernetesMetrics> metrics_;
-  // When the oldest change not yet served arrived (programming latency); empty when none.
-  std::optional<std::chrono::steady_clock::time_point> pending_since_;
+  // When the oldest change not yet built arrived (programming latency); empty when none.
+  std::optional<Clock::time_point> pending_since_;
   std::vector<std::string> zone_names_;  // forward then reverse, parallel to ClusterView::base
   std::shared_ptr<const ClusterView> view_;
   std::set<std::string> dirty_services_;  // "namespace/name"
-  bool everything_dirty_ = false;         // services or slices relisted: rebuild all
   bool base_dirty_ = false;               // namespaces changed
   bool pods_dirty_ = false;
   bool update_scheduled_ = false;
-  bool rebuilding_ = false;
+  bool batch_running_ = false;        // StartBackgroundBuild's work is on a pool thread
+  std::set<std::string> superseded_;  // view keys rebuilt on the loop while a batch ran
+  bool complete_ = false;
   bool shut_down_ = false;
   uint32_t serial_ = 0;
   KubernetesStats stats_;

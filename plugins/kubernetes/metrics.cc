@@ -15,10 +15,11 @@ KubernetesMetrics::KubernetesMetrics(prometheus::Registry& registry) {
   auto counter = [&](const char* name, const char* help) {
     return &prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
   };
-  rebuilds_ = counter("petdns_kubernetes_rebuilds_total",
-                      "Full rebuilds of the cluster's records (first sync, relists, namespaces).");
+  rebuilds_ =
+      counter("petdns_kubernetes_rebuilds_total",
+              "Batches of service records built on a pool thread (first sync, changed relists).");
   updates_ = counter("petdns_kubernetes_updates_total",
-                     "Incremental updates published (the services a change touched).");
+                     "Updates built on the main loop (the few services a change touched).");
   decode_errors_ = counter("petdns_kubernetes_decode_errors_total",
                            "Kubernetes objects that could not be decoded and were skipped.");
   auto gauge = [&](const char* name, const char* help) {
@@ -64,8 +65,8 @@ KubernetesMetrics::KubernetesMetrics(prometheus::Registry& registry) {
   }
 }
 
-void KubernetesMetrics::Published(bool full_rebuild, size_t services, size_t endpoints) {
-  (full_rebuild ? rebuilds_ : updates_)->Increment();
+void KubernetesMetrics::Published(bool batch, size_t services, size_t endpoints) {
+  (batch ? rebuilds_ : updates_)->Increment();
   services_->Set(static_cast<double>(services));
   endpoints_->Set(static_cast<double>(endpoints));
 }

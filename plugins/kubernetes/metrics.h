@@ -20,7 +20,7 @@ class KubernetesMetrics {
 
   // A change reached petdns `seconds` before the answer it changes was published.
   void ObserveProgramming(double seconds) { programming_->Observe(seconds); }
-  void Published(bool full_rebuild, size_t services, size_t endpoints);
+  void Published(bool batch, size_t services, size_t endpoints);
   void DecodeErrors(uint64_t total);
   // The source's cumulative counters; counters move by the difference since the last call.
   void SourceStats(const std::vector<kubernetes::SourceStats>& stats);

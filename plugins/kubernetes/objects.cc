@@ -1,6 +1,7 @@
 #include "plugins/kubernetes/objects.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
 namespace petdns::plugins::kubernetes {
@@ -24,6 +25,9 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// The longest DNS label: longer endpoint names cannot be published.
+constexpr size_t kMaxLabel = 63;
+
 // Names the object in error messages: "Service default/nginx".
 std::string Describe(std::string_view kind, const json& object) {
   std::string key = ObjectKey(object);
@@ -42,7 +46,84 @@ std::optional<int32_t> PortNumber(const json& value) {
   return static_cast<int32_t>(n);
 }
 
+// Appends one entry per IP address of endpoints[i] `e`, with its readiness and name. Only what
+// the records need survives: a pod name matters only without a hostname, and only below 64
+// characters (a DNS label); a hostname that is no label means the endpoint is never published.
+void AddEndpoint(EndpointSlice& slice, const json& e) {
+  const json* addresses = Field(e, "addresses");
+  if (addresses == nullptr || !addresses->is_array()) return;
+  Endpoint endpoint;
+  if (const json* conditions = Field(e, "conditions"); conditions != nullptr) {
+    const json* ready = Field(*conditions, "ready");
+    endpoint.ready = ready == nullptr || !ready->is_boolean() || ready->get<bool>();
+  }
+  std::string name = Lower(StringField(e, "hostname"));
+  if (name.size() > kMaxLabel) {
+    endpoint.name_kind = Endpoint::NameKind::kInvalid;
+    name.clear();
+  } else if (!name.empty()) {
+    endpoint.name_kind = Endpoint::NameKind::kHostname;
+  } else if (const json* ref = Field(e, "targetRef"); ref != nullptr) {
+    std::string kind = StringField(*ref, "kind");
+    std::string pod = StringField(*ref, "name");
+    if ((kind.empty() || kind == "Pod") && !pod.empty() && pod.size() <= kMaxLabel) {
+      endpoint.name_kind = Endpoint::NameKind::kPod;
+      name = Lower(std::move(pod));
+    }
+  }
+  endpoint.name_size = static_cast<uint8_t>(name.size());
+  std::optional<uint32_t> shared_offset;  // the name, stored once for all canonical addresses
+  for (const json& a : *addresses) {
+    if (!a.is_string()) continue;
+    const std::string& text = a.get_ref<const std::string&>();
+    std::optional<IpAddress> address = IpAddress::Parse(text);
+    if (!address) continue;
+    endpoint.address_length = address->length;
+    if (address->is_v4()) {
+      std::memcpy(&endpoint.address, address->bytes.data(), 4);
+    } else {
+      endpoint.address = static_cast<uint32_t>(slice.names.size());
+      slice.names.append(address->rdata());
+    }
+    endpoint.text_size = 0;
+    // inet_pton takes IPv4 only as a plain dotted quad, which is the canonical form already.
+    std::string lower = address->is_v4() ? std::string() : Lower(text);
+    bool named_by_address = endpoint.name_kind == Endpoint::NameKind::kAddress ||
+                            endpoint.name_kind == Endpoint::NameKind::kPod;
+    if (named_by_address && !address->is_v4() && lower != address->ToString()) {
+      // Rare: a copy of the name followed by this address's text.
+      endpoint.offset = static_cast<uint32_t>(slice.names.size());
+      endpoint.text_size = static_cast<uint8_t>(lower.size());
+      slice.names.append(name).append(lower);
+    } else {
+      if (!shared_offset) {
+        shared_offset = static_cast<uint32_t>(slice.names.size());
+        slice.names.append(name);
+      }
+      endpoint.offset = *shared_offset;
+    }
+    slice.endpoints.push_back(endpoint);
+  }
+}
+
 }  // namespace
+
+IpAddress EndpointSlice::AddressOf(const Endpoint& e) const noexcept {
+  IpAddress a;
+  if (e.address_length == 4) {
+    std::memcpy(a.bytes.data(), &e.address, 4);
+    a.length = 4;
+  } else if (e.address_length == 16 && e.address + 16u <= names.size()) {
+    std::memcpy(a.bytes.data(), names.data() + e.address, 16);
+    a.length = 16;
+  }
+  return a;
+}
+
+std::string EndpointSlice::AddressText(const Endpoint& e) const {
+  if (e.text_size == 0) return AddressOf(e).ToString();
+  return std::string(std::string_view(names).substr(e.offset + e.name_size, e.text_size));
+}
 
 std::optional<bool> ParseGoBool(std::string_view text) {
   if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
@@ -89,12 +170,18 @@ Result<Service> DecodeService(const json& object) {
     s.kind = Service::Kind::kHeadless;
   } else {
     s.kind = Service::Kind::kClusterIp;
+    // Entries that are not addresses ("None", junk) could never be answered: drop them here.
     if (const json* ips = Field(*spec, "clusterIPs"); ips != nullptr && ips->is_array()) {
       for (const json& ip : *ips) {
-        if (ip.is_string() && ip.get<std::string>() != "None") s.cluster_ips.push_back(ip);
+        if (!ip.is_string()) continue;
+        if (auto a = IpAddress::Parse(ip.get_ref<const std::string&>())) {
+          s.cluster_ips.push_back(*a);
+        }
       }
     }
-    if (s.cluster_ips.empty() && !cluster_ip.empty()) s.cluster_ips.push_back(cluster_ip);
+    if (s.cluster_ips.empty()) {
+      if (auto a = IpAddress::Parse(cluster_ip)) s.cluster_ips.push_back(*a);
+    }
   }
 
   if (const json* ports = Field(*spec, "ports"); ports != nullptr) {
@@ -151,25 +238,10 @@ Result<EndpointSlice> DecodeEndpointSlice(const json& object) {
   }
   if (const json* endpoints = Field(object, "endpoints"); endpoints != nullptr) {
     if (!endpoints->is_array()) return Invalid("EndpointSlice", object, "endpoints: not a list");
-    for (const json& e : *endpoints) {
-      Endpoint endpoint;
-      if (const json* addresses = Field(e, "addresses");
-          addresses != nullptr && addresses->is_array()) {
-        for (const json& a : *addresses) {
-          if (a.is_string()) endpoint.addresses.push_back(a.get<std::string>());
-        }
-      }
-      if (const json* conditions = Field(e, "conditions"); conditions != nullptr) {
-        const json* ready = Field(*conditions, "ready");
-        endpoint.ready = ready == nullptr || !ready->is_boolean() || ready->get<bool>();
-      }
-      endpoint.hostname = StringField(e, "hostname");
-      if (const json* ref = Field(e, "targetRef"); ref != nullptr) {
-        std::string kind = StringField(*ref, "kind");
-        if (kind.empty() || kind == "Pod") endpoint.target_pod = StringField(*ref, "name");
-      }
-      slice.endpoints.push_back(std::move(endpoint));
-    }
+    slice.endpoints.reserve(endpoints->size());  // nearly always one address per endpoint
+    for (const json& e : *endpoints) AddEndpoint(slice, e);
+    slice.endpoints.shrink_to_fit();
+    slice.names.shrink_to_fit();
   }
   if (const json* ports = Field(object, "ports"); ports != nullptr) {
     if (!ports->is_array()) return Invalid("EndpointSlice", object, "ports: not a list");

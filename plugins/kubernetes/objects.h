@@ -1,14 +1,18 @@
 // The parts of Kubernetes objects that DNS needs, decoded from the JSON the API serves (or the
-// manifests source synthesises). Everything else in an object is dropped at decode time, so the
-// cluster state stays small. Immutable once decoded; shared between snapshots by shared_ptr.
+// manifests source synthesises). Everything else in an object is dropped at decode time, and what
+// is kept is packed (binary addresses, an EndpointSlice's names in one string), so the cluster
+// state costs tens of bytes per endpoint. Immutable once decoded; shared by shared_ptr.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "plugins/kubernetes/ip_address.h"
 #include "server/common/error.h"
 
 namespace petdns::plugins::kubernetes {
@@ -21,6 +25,8 @@ struct ServicePort {
   std::string name;      // may be empty
   std::string protocol;  // lower case: "tcp", "udp", "sctp"
   int32_t port = 0;
+
+  friend bool operator==(const ServicePort&, const ServicePort&) = default;
 };
 
 struct Service {
@@ -29,25 +35,51 @@ struct Service {
   std::string ns;
   std::string name;
   Kind kind = Kind::kClusterIp;
-  std::vector<std::string> cluster_ips;  // textual, both families; empty for headless
-  std::string external_name;             // for kExternalName, as written
+  std::vector<IpAddress> cluster_ips;  // spec.clusterIPs that are addresses; empty for headless
+  std::string external_name;           // for kExternalName, as written
   std::vector<ServicePort> ports;
   // spec.publishNotReadyAddresses, or the tolerate-unready annotation parsed as true: publish
   // endpoints whatever their readiness.
   bool publish_not_ready = false;
+
+  friend bool operator==(const Service&, const Service&) = default;
 };
 
+// One address of an EndpointSlice endpoint. An endpoint with several addresses (the API allows
+// up to 100; the controllers write one) is one entry per address, all with the endpoint's name.
+// Addresses that are not IPs (FQDN slices) are dropped: DNS has no use for them. 16 bytes: an
+// IPv4 address sits in the entry, an IPv6 address and the name in the slice's `names`
+// (EndpointSlice::AddressOf, NameOf), so an entry allocates nothing.
 struct Endpoint {
-  std::vector<std::string> addresses;
-  bool ready = true;       // conditions.ready; absent means ready
-  std::string hostname;    // endpoints[].hostname, may be empty
-  std::string target_pod;  // targetRef.name when targetRef.kind is Pod
+  // What the endpoint is called in DNS, given what the object holds.
+  enum class NameKind : uint8_t {
+    kAddress,   // neither hostname nor pod: the dashed address ("10-244-1-5")
+    kHostname,  // endpoints[].hostname, lower-cased
+    kPod,       // no hostname; targetRef.name of its Pod, lower-cased (endpoint_pod_names)
+    kInvalid,   // a hostname longer than a DNS label: never published
+  };
+
+  // IPv4 (address_length 4): the address bytes, in network order. IPv6 (16): the offset of the
+  // address bytes in EndpointSlice::names.
+  uint32_t address = 0;
+  uint32_t offset = 0;  // the name in EndpointSlice::names
+  uint8_t address_length = 4;
+  bool ready = true;  // conditions.ready; absent means ready
+  NameKind name_kind = NameKind::kAddress;
+  uint8_t name_size = 0;
+  // Only for an address written in a non-canonical form ("FD00:0::1"): its lower-cased text, in
+  // `names` right after the name, because CoreDNS derives the dashed name from the text.
+  uint8_t text_size = 0;
+
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
 struct EndpointPort {
   std::string name;
   std::string protocol;  // lower case
   int32_t port = -1;     // -1: no port given
+
+  friend bool operator==(const EndpointPort&, const EndpointPort&) = default;
 };
 
 struct EndpointSlice {
@@ -57,18 +89,33 @@ struct EndpointSlice {
   std::string name;
   std::string service;  // label kubernetes.io/service-name; empty: not tied to a service
   AddressType address_type = AddressType::kIpv4;
-  std::vector<Endpoint> endpoints;
+  std::vector<Endpoint> endpoints;  // one per address, in the object's order
   std::vector<EndpointPort> ports;
+  std::string names;  // the endpoints' names, IPv6 addresses and odd address texts, back to back
+
+  IpAddress AddressOf(const Endpoint& e) const noexcept;
+  // The endpoint's hostname or pod name (see NameKind); empty for kAddress and kInvalid.
+  std::string_view NameOf(const Endpoint& e) const noexcept {
+    return std::string_view(names).substr(e.offset, e.name_size);
+  }
+  // The address as the object wrote it (lower-cased).
+  std::string AddressText(const Endpoint& e) const;
+
+  friend bool operator==(const EndpointSlice&, const EndpointSlice&) = default;
 };
 
 struct Pod {
   std::string ns;
   std::string name;
   std::vector<std::string> ips;  // status.podIPs (or podIP)
+
+  friend bool operator==(const Pod&, const Pod&) = default;
 };
 
 struct Namespace {
   std::string name;
+
+  friend bool operator==(const Namespace&, const Namespace&) = default;
 };
 
 // Decoders. Errors name the object ("Service default/nginx: spec.ports[1].port: not a number").

@@ -21,7 +21,9 @@ TEST(DecodeService, ReadsKindsPortsAndReadinessFlags) {
       "spec":{"clusterIP":"10.0.0.1","clusterIPs":["10.0.0.1","fd00::1"],"publishNotReadyAddresses":true}})"));
   ASSERT_TRUE(dual);
   EXPECT_EQ(dual->ns, "default");
-  EXPECT_EQ(dual->cluster_ips, (std::vector<std::string>{"10.0.0.1", "fd00::1"}));
+  ASSERT_EQ(dual->cluster_ips.size(), 2u);
+  EXPECT_EQ(dual->cluster_ips[0].ToString(), "10.0.0.1");
+  EXPECT_EQ(dual->cluster_ips[1].ToString(), "fd00::1");
   EXPECT_TRUE(dual->publish_not_ready);
 
   auto annotation_false = DecodeService(json::parse(R"({"metadata":{"name":"x",
@@ -52,11 +54,55 @@ TEST(DecodeEndpointSlice, ReadsConditionsHostnamesAndPorts) {
   EXPECT_EQ(slice->address_type, EndpointSlice::AddressType::kIpv6);
   ASSERT_EQ(slice->endpoints.size(), 2u);
   EXPECT_FALSE(slice->endpoints[0].ready);
-  EXPECT_EQ(slice->endpoints[0].target_pod, "p");
+  EXPECT_EQ(slice->endpoints[0].name_kind, Endpoint::NameKind::kHostname);  // the pod is unused
+  EXPECT_EQ(slice->NameOf(slice->endpoints[0]), "h");
+  EXPECT_EQ(slice->AddressOf(slice->endpoints[0]).ToString(), "fd00::5");
   EXPECT_TRUE(slice->endpoints[1].ready);  // no conditions: ready
+  EXPECT_EQ(slice->endpoints[1].name_kind, Endpoint::NameKind::kAddress);
   EXPECT_EQ(slice->ports[0].protocol, "udp");
   EXPECT_EQ(slice->ports[1].port, -1);
   EXPECT_FALSE(DecodeEndpointSlice(json::parse(R"({"metadata":{"name":"s"},"addressType":"X"})")));
+}
+
+TEST(DecodeEndpointSlice, KeepsOneEntryPerAddressAndOnlyTheNamesDnsUses) {
+  json object = json::parse(R"({"metadata":{"name":"s"},"addressType":"IPv6",
+      "endpoints":[{"addresses":["FD00:0:0::7","fd00::8","not-an-ip"],
+                    "targetRef":{"kind":"Pod","name":"Web-7"}},
+                   {"addresses":["fd00::9"],"hostname":"WEB-9","targetRef":{"name":"ignored"}},
+                   {"addresses":["fd00::a"]},
+                   {"addresses":["fd00::b"],"targetRef":{"kind":"Node","name":"n1"}},
+                   {"addresses":[]}]})");
+  object["endpoints"][2]["hostname"] = std::string(64, 'x');  // longer than a DNS label
+  auto slice = DecodeEndpointSlice(object);
+  ASSERT_TRUE(slice) << slice.error().message;
+  ASSERT_EQ(slice->endpoints.size(), 5u);
+  const auto& e = slice->endpoints;
+  EXPECT_EQ(e[0].name_kind, Endpoint::NameKind::kPod);
+  EXPECT_EQ(slice->NameOf(e[0]), "web-7");
+  EXPECT_EQ(slice->AddressText(e[0]), "fd00:0:0::7");  // as written: the dashed name uses it
+  EXPECT_EQ(slice->NameOf(e[1]), "web-7");
+  EXPECT_EQ(slice->AddressText(e[1]), "fd00::8");
+  EXPECT_EQ(slice->AddressOf(e[0]), *IpAddress::Parse("fd00::7"));
+  EXPECT_EQ(slice->AddressOf(e[1]), *IpAddress::Parse("fd00::8"));
+  static_assert(sizeof(Endpoint) == 16);
+  EXPECT_EQ(e[2].name_kind, Endpoint::NameKind::kHostname);
+  EXPECT_EQ(slice->NameOf(e[2]), "web-9");
+  EXPECT_EQ(e[3].name_kind, Endpoint::NameKind::kInvalid);  // no DNS label: never published
+  EXPECT_EQ(e[4].name_kind, Endpoint::NameKind::kAddress);  // not a pod
+}
+
+TEST(DecodeEndpointSlice, EqualObjectsCompareEqual) {
+  const char* text = R"({"metadata":{"name":"s","namespace":"n"},"addressType":"IPv4",
+      "endpoints":[{"addresses":["10.0.0.1"],"hostname":"a"}],"ports":[{"port":80}]})";
+  auto a = DecodeEndpointSlice(json::parse(text));
+  auto b = DecodeEndpointSlice(json::parse(text));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(*a, *b);
+  auto c = DecodeEndpointSlice(json::parse(R"({"metadata":{"name":"s","namespace":"n"},
+      "addressType":"IPv4","endpoints":[{"addresses":["10.0.0.2"],"hostname":"a"}],
+      "ports":[{"port":80}]})"));
+  ASSERT_TRUE(c);
+  EXPECT_NE(*a, *c);
 }
 
 TEST(DecodePod, PrefersPodIpsOverPodIp) {

@@ -1,7 +1,5 @@
 #include "plugins/kubernetes/records.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <map>
@@ -20,26 +18,8 @@ constexpr std::string_view kLog = "plugin/kubernetes";
 constexpr uint32_t kDnsVersionTtl = 28800;
 constexpr std::string_view kSchemaVersion = "1.1.0";
 
-// A parsed IP address in wire form: 4 or 16 bytes.
-struct Address {
-  std::array<uint8_t, 16> bytes{};
-  size_t length = 0;  // 4 or 16; 0 when not an address
-  RrType type() const { return length == 4 ? RrType::kA : RrType::kAaaa; }
-  std::string rdata() const {
-    return std::string(reinterpret_cast<const char*>(bytes.data()), length);
-  }
-};
-
-Address ParseAddress(std::string_view text) {
-  Address a;
-  std::string s(text);
-  if (inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) {
-    a.length = 4;
-  } else if (inet_pton(AF_INET6, s.c_str(), a.bytes.data()) == 1) {
-    a.length = 16;
-  }
-  return a;
-}
+RrType TypeOf(const IpAddress& a) { return a.is_v4() ? RrType::kA : RrType::kAaaa; }
+std::string Rdata(const IpAddress& a) { return std::string(a.rdata()); }
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -82,7 +62,7 @@ uint16_t SrvWeight(size_t items) {
   return static_cast<uint16_t>(std::max<size_t>(1, 100 / std::max<size_t>(items, 1)));
 }
 
-std::string ReverseNameOf(const Address& a) {
+std::string ReverseNameOf(const IpAddress& a) {
   std::string text;
   if (a.length == 4) {
     for (int i = 3; i >= 0; --i) text += std::to_string(a.bytes[static_cast<size_t>(i)]) + ".";
@@ -125,9 +105,25 @@ void AddOrWarn(zones::ZoneBuilder& builder, std::string_view owner, RrType type,
   }
 }
 
+// Orders PTR contributions by address (length first: IPv4 before IPv6).
+struct PtrAddressLess {
+  static std::pair<uint8_t, std::string_view> Key(const IpAddress& a) {
+    return {a.length, a.rdata()};
+  }
+  bool operator()(const PtrContribution& a, const PtrContribution& b) const {
+    return Key(a.address) < Key(b.address);
+  }
+  bool operator()(const PtrContribution& a, const IpAddress& b) const {
+    return Key(a.address) < Key(b);
+  }
+  bool operator()(const IpAddress& a, const PtrContribution& b) const {
+    return Key(a) < Key(b.address);
+  }
+};
+
 struct PublishedEndpoint {
   std::string name;  // endpoint label: hostname, pod name or dashed IP
-  Address address;
+  IpAddress address;
 };
 
 // The endpoints a service publishes: ready ones, or all of them with publishNotReadyAddresses or
@@ -141,19 +137,24 @@ std::vector<PublishedEndpoint> Published(const Service& service,
     if (slice->address_type == EndpointSlice::AddressType::kFqdn) continue;
     for (const Endpoint& endpoint : slice->endpoints) {
       if (!endpoint.ready && !service.publish_not_ready) continue;
-      for (const std::string& ip : endpoint.addresses) {
-        Address address = ParseAddress(ip);
-        if (address.length == 0) continue;
-        std::string name = Lower(endpoint.hostname);
-        if (name.empty() && options.endpoint_pod_names && !endpoint.target_pod.empty() &&
-            endpoint.target_pod.size() < 64) {
-          name = Lower(endpoint.target_pod);
-        }
-        if (name.empty()) name = DashedAddress(ip);
-        if (name.size() > wire::kMaxLabelLength) continue;
-        if (!seen.insert({name, address.rdata()}).second) continue;
-        published.push_back({std::move(name), address});
+      std::string name;
+      switch (endpoint.name_kind) {
+        case Endpoint::NameKind::kInvalid:
+          continue;
+        case Endpoint::NameKind::kHostname:
+          name = slice->NameOf(endpoint);
+          break;
+        case Endpoint::NameKind::kPod:
+          if (options.endpoint_pod_names) name = slice->NameOf(endpoint);
+          break;
+        case Endpoint::NameKind::kAddress:
+          break;
       }
+      if (name.empty()) name = DashedAddress(slice->AddressText(endpoint));
+      if (name.size() > wire::kMaxLabelLength) continue;
+      IpAddress address = slice->AddressOf(endpoint);
+      if (!seen.insert({name, Rdata(address)}).second) continue;
+      published.push_back({std::move(name), address});
     }
   }
   return published;
@@ -179,12 +180,9 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
     if (!target) return nullptr;
     AddOrWarn(builder, apex, RrType::kCname, ttl, wire::LowerName(*target));
   } else if (service.kind == Service::Kind::kClusterIp) {
-    size_t ips = 0;
-    for (const std::string& ip : service.cluster_ips) {
-      Address a = ParseAddress(ip);
-      if (a.length == 0) continue;
-      ++ips;
-      AddOrWarn(builder, apex, a.type(), ttl, a.rdata());
+    const size_t ips = service.cluster_ips.size();
+    for (const IpAddress& a : service.cluster_ips) {
+      AddOrWarn(builder, apex, TypeOf(a), ttl, Rdata(a));
     }
     // SRV: the bare name lists every port; _port._proto only named ports. Target: the service.
     uint16_t bare_weight = SrvWeight(std::max<size_t>(ips, 1) * service.ports.size());
@@ -198,7 +196,7 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
     }
     // Endpoint names exist for ClusterIP services too (CoreDNS does the same).
     for (const PublishedEndpoint& e : published) {
-      AddOrWarn(builder, endpoint_name(e), e.address.type(), ttl, e.address.rdata());
+      AddOrWarn(builder, endpoint_name(e), TypeOf(e.address), ttl, Rdata(e.address));
     }
   } else {  // headless
     // Ports across the service's slices, deduplicated by (name, protocol, port).
@@ -213,8 +211,8 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
     uint16_t bare_weight = SrvWeight(published.size() * ports.size());
     for (const PublishedEndpoint& e : published) {
       std::string target = endpoint_name(e);
-      AddOrWarn(builder, apex, e.address.type(), ttl, e.address.rdata());
-      AddOrWarn(builder, target, e.address.type(), ttl, e.address.rdata());
+      AddOrWarn(builder, apex, TypeOf(e.address), ttl, Rdata(e.address));
+      AddOrWarn(builder, target, TypeOf(e.address), ttl, Rdata(e.address));
       if (target.empty()) continue;
       for (const auto& [name, protocol, number] : ports) {
         auto port_number = static_cast<uint16_t>(number);
@@ -250,7 +248,10 @@ std::string DashedAddress(std::string_view ip) {
   return out;
 }
 
-std::string ReverseName(std::string_view ip) { return ReverseNameOf(ParseAddress(ip)); }
+std::string ReverseName(std::string_view ip) {
+  std::optional<IpAddress> a = IpAddress::Parse(ip);
+  return a ? ReverseNameOf(*a) : std::string();
+}
 
 std::string ServiceKey(std::string_view ns, std::string_view name) { return Relative({name, ns}); }
 
@@ -262,8 +263,7 @@ std::shared_ptr<const ServiceRecords> BuildServiceRecords(
     const Service& service, const std::vector<const EndpointSlice*>& slices,
     const RecordOptions& options) {
   if (!options.Exposed(service.ns) || options.forward_zones.empty()) return nullptr;
-  if (service.kind == Service::Kind::kExternalName &&
-      ParseAddress(service.external_name).length != 0) {
+  if (service.kind == Service::Kind::kExternalName && IpAddress::Parse(service.external_name)) {
     return nullptr;  // an IP is no CNAME target (CoreDNS answers NXDOMAIN too)
   }
   std::vector<PublishedEndpoint> published = Published(service, slices, options);
@@ -287,24 +287,30 @@ std::shared_ptr<const ServiceRecords> BuildServiceRecords(
                        [&](const std::string& zone) { return wire::IsSubdomain(reverse, zone); });
   };
   if (options.reverse_zones.empty()) return records;
-  const std::string primary_apex =
-      Absolute(Relative({service.name, service.ns, "svc"}), options.forward_zones.front());
+  // Targets are names the primary fragment holds anyway: point at them instead of copying.
+  const zones::CompiledZone& primary = *records->zones.front();
   if (service.kind == Service::Kind::kClusterIp) {
-    for (const std::string& ip : service.cluster_ips) {
-      std::string reverse = ReverseName(ip);
-      if (in_reverse_zone(reverse)) records->ptrs.push_back({reverse, primary_apex, true});
+    for (const IpAddress& ip : service.cluster_ips) {
+      if (in_reverse_zone(ReverseNameOf(ip))) records->ptrs.push_back({ip, true, primary.origin()});
     }
   }
   if (service.kind != Service::Kind::kExternalName) {
     for (const PublishedEndpoint& e : published) {
-      std::string reverse = ReverseNameOf(e.address);
-      std::string target = Absolute(Relative({e.name}), primary_apex);
-      if (!target.empty() && in_reverse_zone(reverse)) {
-        records->ptrs.push_back({std::move(reverse), std::move(target), false});
+      std::string target = Absolute(Relative({e.name}), primary.origin());
+      const zones::Node* node = target.empty() ? nullptr : primary.Find(target);
+      if (node != nullptr && in_reverse_zone(ReverseNameOf(e.address))) {
+        records->ptrs.push_back({e.address, false, node->name});
       }
     }
   }
+  std::stable_sort(records->ptrs.begin(), records->ptrs.end(), PtrAddressLess{});
+  records->ptrs.shrink_to_fit();
   return records;
+}
+
+std::span<const PtrContribution> ServiceRecords::PtrsOf(const IpAddress& address) const noexcept {
+  auto [first, last] = std::equal_range(ptrs.begin(), ptrs.end(), address, PtrAddressLess{});
+  return {first, last};
 }
 
 Result<std::vector<std::shared_ptr<const zones::CompiledZone>>> BuildBaseZones(
@@ -323,8 +329,7 @@ Result<std::vector<std::shared_ptr<const zones::CompiledZone>>> BuildBaseZones(
     std::vector<std::string> ns_addresses = options.ns_addresses;
     if (ns_addresses.empty()) ns_addresses.push_back("127.0.0.1");
     for (const std::string& ip : ns_addresses) {
-      Address a = ParseAddress(ip);
-      if (a.length != 0) AddOrWarn(builder, ns_name, a.type(), ttl, a.rdata());
+      if (auto a = IpAddress::Parse(ip)) AddOrWarn(builder, ns_name, TypeOf(*a), ttl, Rdata(*a));
     }
     std::string version_txt(1, static_cast<char>(kSchemaVersion.size()));
     version_txt.append(kSchemaVersion);
@@ -360,11 +365,11 @@ void AddPodRecords(const Pod& pod, const RecordOptions& options,
                    std::vector<std::pair<std::string, PodRecords>>& out) {
   if (!options.Exposed(pod.ns)) return;
   for (const std::string& ip : pod.ips) {
-    Address a = ParseAddress(ip);
+    std::optional<IpAddress> a = IpAddress::Parse(ip);
     std::string key = PodKey(DashedAddress(ip), pod.ns);
-    if (a.length == 0 || key.empty()) continue;
+    if (!a || key.empty()) continue;
     PodRecords records;
-    records.rrsets.push_back(zones::RRset{a.type(), 1, options.ttl, {a.rdata()}});
+    records.rrsets.push_back(zones::RRset{TypeOf(*a), 1, options.ttl, {Rdata(*a)}});
     out.emplace_back(std::move(key), std::move(records));
   }
 }

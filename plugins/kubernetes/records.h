@@ -7,9 +7,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "plugins/kubernetes/ip_address.h"
 #include "plugins/kubernetes/objects.h"
 #include "server/common/error.h"
 #include "zones/compiled_zone.h"
@@ -32,19 +35,24 @@ struct RecordOptions {
   bool Exposed(std::string_view ns) const;
 };
 
-// A PTR that a service asks for: reverse name → target in the primary zone.
+// A PTR that a service asks for: the reverse name of `address` → `target` in the primary zone.
 struct PtrContribution {
-  std::string reverse_name;  // wire, lower case
-  std::string target;        // wire
-  bool cluster_ip = false;   // a ClusterIP's PTR hides endpoint PTRs of the same address
+  IpAddress address;
+  bool cluster_ip = false;  // a ClusterIP's PTR hides endpoint PTRs of the same address
+  // A node name of the service's primary-zone fragment (ServiceRecords::zones[0]): valid as long
+  // as the ServiceRecords, and no copy of its own.
+  std::string_view target;
 };
 
 // Everything one Service puts in DNS. `zones` holds, per forward zone, a fragment whose origin is
 // <svc>.<ns>.svc.<zone> and which has no SOA (negative answers use the base zone's).
 struct ServiceRecords {
   std::vector<std::shared_ptr<const zones::CompiledZone>> zones;
-  std::vector<PtrContribution> ptrs;
+  std::vector<PtrContribution> ptrs;  // sorted by address
   size_t endpoints = 0;
+
+  // The PTR targets this service asks for at `address` (a range of `ptrs`).
+  std::span<const PtrContribution> PtrsOf(const IpAddress& address) const noexcept;
 };
 
 // The map key of a service: the relative wire labels "<svc><ns>" ("\5nginx\7default").

@@ -31,22 +31,23 @@ class RecordsTest : public ::testing::Test {
  protected:
   // Builds a view the way the plugin does: base zones plus one fragment per service.
   void Build() {
-    const auto& snapshot = state_.snapshot();
     std::vector<std::string> namespaces;
-    for (const auto& [name, ns] : snapshot.namespaces) namespaces.push_back(ns->name);
+    for (const auto& [name, ns] : state_.namespaces()) namespaces.push_back(ns->name);
     auto base = BuildBaseZones(namespaces, options_, 42);
     ASSERT_TRUE(base) << base.error().message;
     view_ = ClusterView();
     view_.base = std::move(*base);
     view_.forward_zones = options_.forward_zones.size();
     view_.ttl = options_.ttl;
-    for (const auto& [key, service] : snapshot.services) {
-      view_.SetService(ServiceKey(service->ns, service->name),
-                       BuildServiceRecords(*service, snapshot.SlicesOf(key), options_));
+    for (const auto& [key, entry] : state_.services()) {
+      if (entry.service == nullptr) continue;
+      const Service& service = *entry.service;
+      view_.SetService(ServiceKey(service.ns, service.name),
+                       BuildServiceRecords(service, entry.SlicePointers(), options_));
     }
     std::vector<std::pair<std::string, PodRecords>> pods;
     if (options_.pods == PodMode::kVerified) {
-      for (const auto& [key, pod] : snapshot.pods) AddPodRecords(*pod, options_, pods);
+      for (const auto& [key, pod] : state_.pods()) AddPodRecords(*pod, options_, pods);
     }
     for (auto& [key, records] : pods) {
       view_.pods.Set(key, std::make_shared<const PodRecords>(std::move(records)));
@@ -227,6 +228,57 @@ TEST_F(RecordsTest, PtrRecordsForClusterIpsAndEndpoints) {
                 RrType::kPtr, 2)
                 .size(),
             1u);
+}
+
+TEST_F(RecordsTest, PtrsOfASharedAddressFollowEveryServiceThatNamesIt) {
+  // "mirror" publishes web-0's address under another name; then a ClusterIP service claims it.
+  auto slice = [](const char* service, const char* host) {
+    return nlohmann::json{{"metadata",
+                           {{"name", std::string(service) + "-1"},
+                            {"namespace", "default"},
+                            {"labels", {{"kubernetes.io/service-name", service}}}}},
+                          {"addressType", "IPv4"},
+                          {"endpoints", {{{"addresses", {"10.244.1.5"}}, {"hostname", host}}}}};
+  };
+  auto apply = [&](Resource resource, nlohmann::json object,
+                   WatchEventType type = WatchEventType::kAdded) {
+    state_.Apply(resource, type, object);
+    const ClusterState::ServiceEntry* entry = nullptr;
+    std::string name = object["metadata"].value("name", "");
+    if (resource == Resource::kEndpointSlices) name = name.substr(0, name.size() - 2);
+    entry = state_.FindService("default/" + name);
+    view_.SetService(ServiceKey("default", name),
+                     entry != nullptr && entry->service != nullptr
+                         ? BuildServiceRecords(*entry->service, entry->SlicePointers(), options_)
+                         : nullptr);
+  };
+  const char* reverse = "5.1.244.10.in-addr.arpa.";
+  apply(Resource::kServices, nlohmann::json::parse(R"({"metadata":{"name":"mirror",
+      "namespace":"default"},"spec":{"clusterIP":"None"}})"));
+  apply(Resource::kEndpointSlices, slice("mirror", "copy"));
+  EXPECT_EQ(Ask(reverse, RrType::kPtr, 1),
+            (Lines{"5.1.244.10.in-addr.arpa. PTR copy.mirror.default.svc.cluster.local.",
+                   "5.1.244.10.in-addr.arpa. PTR web-0.nginx.default.svc.cluster.local."}));
+
+  apply(Resource::kServices, nlohmann::json::parse(R"({"metadata":{"name":"vip",
+      "namespace":"default"},"spec":{"clusterIP":"10.244.1.5"}})"));
+  EXPECT_EQ(Ask(reverse, RrType::kPtr, 1),
+            Lines{"5.1.244.10.in-addr.arpa. PTR vip.default.svc.cluster.local."});
+
+  apply(Resource::kServices,
+        nlohmann::json::parse(R"({"metadata":{"name":"vip","namespace":"default"}})"),
+        WatchEventType::kDeleted);
+  apply(Resource::kEndpointSlices, slice("mirror", "copy"), WatchEventType::kDeleted);
+  EXPECT_EQ(Ask(reverse, RrType::kPtr, 1),
+            Lines{"5.1.244.10.in-addr.arpa. PTR web-0.nginx.default.svc.cluster.local."});
+
+  // Only the form ReverseName writes is an address: no leading zeros, nothing above a byte.
+  for (const char* name : {"05.1.244.10.in-addr.arpa.", "1.244.10.in-addr.arpa.",
+                           "261.1.244.10.in-addr.arpa.", "x.5.1.244.10.in-addr.arpa."}) {
+    SCOPED_TRACE(name);
+    Ask(name, RrType::kPtr, 1);
+    EXPECT_EQ(answer_.rcode, Rcode::kNxDomain);
+  }
 }
 
 TEST_F(RecordsTest, VerifiedPodsAndEndpointPodNamesAndNamespaceFilter) {

@@ -13,7 +13,9 @@
 
 namespace petdns::plugins::kubernetes {
 
-template <class V>
+// `kShards`: more shards make a change copy less (a shard's entries) and a copy of the whole map
+// cost more (one pointer per shard); aim for a few dozen entries per shard.
+template <class V, size_t kShards = 256>
 class ShardedMap {
  public:
   struct Hash {
@@ -49,7 +51,6 @@ class ShardedMap {
   }
 
  private:
-  static constexpr size_t kShards = 256;
   static size_t ShardOf(std::string_view key) noexcept { return Hash{}(key) % kShards; }
 
   // The shard holding `key`, copied first if another version of the map shares it.

@@ -908,6 +908,9 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.settimeout(self.IO_TIMEOUT)
+        # Watch events are small writes: without this, Nagle holds each one back until the
+        # previous is acknowledged (~20-40 ms on loopback). The real API server sets it too.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.settimeout(10.0)
             try:

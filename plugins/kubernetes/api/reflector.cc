@@ -168,6 +168,7 @@ void Reflector::Stop() noexcept {
   request_ = Request::kNone;
   alive_.reset();  // pending retries find nothing to run
   call_.reset();
+  list_.reset();
 }
 
 std::string Reflector::Describe() const { return std::string(ResourceName(resource_)); }
@@ -194,7 +195,10 @@ void Reflector::Schedule(milliseconds delay, void (Reflector::*next)()) {
   });
 }
 
-void Reflector::RetryList(milliseconds delay) { Schedule(delay, &Reflector::StartList); }
+void Reflector::RetryList(milliseconds delay) {
+  list_.reset();  // what a failed list staged is of no use to the next one
+  Schedule(delay, &Reflector::StartList);
+}
 void Reflector::RetryWatch(milliseconds delay) { Schedule(delay, &Reflector::StartWatch); }
 
 void Reflector::DropCall() noexcept { call_.reset(); }
@@ -241,7 +245,9 @@ void Reflector::StartList() {
   if (alive_ == nullptr) return;
   state_ = State::kListing;
   list_rv_ = rv_unavailable_ ? "" : (last_rv_.empty() ? "0" : last_rv_);
-  items_.clear();
+  list_.reset();  // a list begun before is dropped uncommitted (after freeing what it staged)
+  list_ = sink_.BeginList(resource_);
+  list_items_ = 0;
   continue_.clear();
   snapshot_rv_.clear();
   pages_ = 0;
@@ -263,6 +269,9 @@ void Reflector::RequestPage() {
   status_ = 0;
   retry_after_.clear();
   body_.clear();
+  page_ = ListStreamParser();
+  page_rejected_.reset();
+  page_invalid_.reset();
   request_ = Request::kList;
   ++stats_.list_requests;
   auto call = client_.Start(BaseRequest(query, options_.list_inactivity_timeout),
@@ -271,7 +280,7 @@ void Reflector::RequestPage() {
                                if (const std::string* ra = http::FindHeader(headers, "retry-after"))
                                  retry_after_ = *ra;
                              },
-                             [this](std::string_view chunk) { body_.append(chunk); },
+                             [this](std::string_view chunk) { OnListBody(chunk); },
                              [this](Status done) { OnListDone(std::move(done)); }});
   if (!call) {
     milliseconds delay = Failed(ReflectorError::kTransport);
@@ -281,6 +290,23 @@ void Reflector::RequestPage() {
     return;
   }
   call_ = std::move(*call);
+}
+
+void Reflector::OnListBody(std::string_view chunk) {
+  if (status_ != 200) {  // an error Status, small
+    if (body_.size() < kMaxErrorBody) body_.append(chunk);
+    return;
+  }
+  if (page_rejected_ || page_invalid_) return;  // reported when the response ends
+  try {
+    Status st = page_.Feed(chunk, [this](nlohmann::json&& item) {
+      ++list_items_;
+      list_->Add(item);
+    });
+    if (!st) page_invalid_ = st.error().message;
+  } catch (const std::exception& e) {
+    page_rejected_ = e.what();
+  }
 }
 
 void Reflector::OnListDone(Status transport) {
@@ -296,17 +322,25 @@ void Reflector::OnListDone(Status transport) {
     return;
   }
   if (status_ == 200) {
-    nlohmann::json page = nlohmann::json::parse(body_, nullptr, false);
-    body_.clear();
-    body_.shrink_to_fit();
-    if (page.is_discarded() || !page.is_object()) {
+    if (page_rejected_) {
       milliseconds delay = Failed(ReflectorError::kDecode);
-      log::Error(kLog, Describe() + ": " + what + ": response is not a JSON object; retrying in " +
-                           FormatDelay(delay));
+      log::Error(kLog, Describe() + ": the list was rejected: " + *page_rejected_ +
+                           "; retrying in " + FormatDelay(delay));
       RetryList(delay);
       return;
     }
-    FinishList(std::move(page));
+    Result<nlohmann::json> page =
+        page_invalid_ ? Result<nlohmann::json>(MakeError(ErrorCode::kParse, *page_invalid_))
+                      : page_.Finish();
+    page_ = ListStreamParser();  // frees the last item's buffer
+    if (!page) {
+      milliseconds delay = Failed(ReflectorError::kDecode);
+      log::Error(kLog, Describe() + ": " + what + ": response is not a JSON object (" +
+                           page.error().message + "); retrying in " + FormatDelay(delay));
+      RetryList(delay);
+      return;
+    }
+    FinishList(*page);
     return;
   }
   nlohmann::json status = nlohmann::json::parse(body_, nullptr, false);
@@ -356,16 +390,15 @@ void Reflector::OnListDone(Status transport) {
   RetryList(delay);
 }
 
-void Reflector::FinishList(nlohmann::json&& page) {
+void Reflector::FinishList(const nlohmann::json& page) {
   ++pages_;
   auto meta = page.find("metadata");
   const nlohmann::json empty_meta = nlohmann::json::object();
   const nlohmann::json& m = meta != page.end() ? *meta : empty_meta;
   if (pages_ == 1) snapshot_rv_ = StringField(m, "resourceVersion");
+  // The items went to list_ while the page arrived; the envelope keeps "items": [].
   auto items = page.find("items");
-  if (items != page.end() && items->is_array()) {
-    for (auto& item : *items) items_.push_back(std::move(item));
-  } else if (items != page.end() && !items->is_null()) {
+  if (items != page.end() && !items->is_array() && !items->is_null()) {
     milliseconds delay = Failed(ReflectorError::kDecode);
     log::Error(kLog,
                Describe() + ": list: \"items\" is not a list; retrying in " + FormatDelay(delay));
@@ -385,9 +418,10 @@ void Reflector::FinishList(nlohmann::json&& page) {
     RetryList(delay);
     return;
   }
-  const size_t count = items_.size();
+  const size_t count = list_items_;
   try {
-    sink_.ReplaceAll(resource_, std::exchange(items_, {}));
+    std::unique_ptr<ListBuilder> list = std::move(list_);
+    list->Commit();
   } catch (const std::exception& e) {
     milliseconds delay = Failed(ReflectorError::kDecode);
     log::Error(kLog, Describe() + ": the list was rejected: " + e.what() + "; retrying in " +

@@ -1,8 +1,8 @@
 // Keeps one ObjectSink resource in step with the API server the way client-go's Reflector does:
-// paged LIST → sink.ReplaceAll, then WATCH from the list's resourceVersion → sink.Apply per event,
-// re-watching on clean ends, relisting on 410 Expired/Gone or bad data, backing off on errors.
-// See README.md for the state machine. Main loop thread only; nothing blocks (HTTP is async, timers
-// go through chain::Runtime::After).
+// paged LIST → sink.BeginList/Add/Commit, then WATCH from the list's resourceVersion → sink.Apply
+// per event, re-watching on clean ends, relisting on 410 Expired/Gone or bad data, backing off on
+// errors. See README.md for the state machine. Main loop thread only; nothing blocks (HTTP is
+// async, timers go through chain::Runtime::After).
 #pragma once
 
 #include <array>
@@ -15,6 +15,7 @@
 
 #include "plugins/kubernetes/api/backoff.h"
 #include "plugins/kubernetes/api/kube_config.h"
+#include "plugins/kubernetes/api/list_stream.h"
 #include "plugins/kubernetes/api/token_source.h"
 #include "plugins/kubernetes/api/watch_stream.h"
 #include "plugins/kubernetes/object_sink.h"
@@ -67,7 +68,7 @@ std::string_view ReflectorErrorName(ReflectorError e) noexcept;  // "transport",
 
 struct ReflectorStats {
   uint64_t list_requests = 0;   // pages requested
-  uint64_t lists = 0;           // complete lists delivered with ReplaceAll
+  uint64_t lists = 0;           // complete lists committed to the sink
   uint64_t relists = 0;         // of those, the ones after the first
   uint64_t watches = 0;         // watch requests started
   uint64_t watch_restarts = 0;  // of those, the ones after the first of each list
@@ -97,7 +98,7 @@ class Reflector {
   State state() const noexcept { return state_; }
   // True once a first complete list reached the sink (stays true across relists and errors).
   bool synced() const noexcept { return synced_; }
-  // Wall-clock time of the last ReplaceAll (nullopt before the first).
+  // Wall-clock time of the last committed list (nullopt before the first).
   std::optional<std::chrono::system_clock::time_point> last_sync_time() const {
     return last_sync_time_;
   }
@@ -109,8 +110,9 @@ class Reflector {
 
   void StartList();
   void RequestPage();
+  void OnListBody(std::string_view chunk);
   void OnListDone(Status transport);
-  void FinishList(nlohmann::json&& page);
+  void FinishList(const nlohmann::json& page);
   void StartWatch();
   bool OnWatchEvent(WatchEvent&& event);
   void OnWatchDone(Status transport);
@@ -164,7 +166,13 @@ class Reflector {
   std::string list_rv_;          // resourceVersion= of the list being assembled
   std::string continue_;         // token for the next page
   std::string snapshot_rv_;      // metadata.resourceVersion of the first page
-  std::vector<nlohmann::json> items_;
+  // The list being received: items go to the sink's builder page by page, as each arrives, and
+  // only a complete list is committed. Nothing holds the whole list as JSON.
+  std::unique_ptr<ListBuilder> list_;
+  size_t list_items_ = 0;
+  ListStreamParser page_;
+  std::optional<std::string> page_rejected_;  // the sink threw on an item: why
+  std::optional<std::string> page_invalid_;   // the page is not valid JSON: why
   int pages_ = 0;
 
   // Watch state.

@@ -325,6 +325,31 @@ TEST_F(ReflectorTest, GarbageInTheWatchStreamRelists) {
   EXPECT_EQ(api.watch_requests()[1].Query("resourceVersion"), "120");
 }
 
+TEST_F(ReflectorTest, BrokenListPageDropsTheWholeListAndRetries) {
+  FakeApi api;
+  api.on_list = [](int n, const TestRequest&, TestConnection& c) {
+    if (n == 2) {  // the second page breaks off mid-item: nothing of the list may be applied
+      c.Respond(200, R"({"kind":"ServiceList","metadata":{"resourceVersion":"100"},"items":[{"m)");
+      return;
+    }
+    bool first_page = n == 1 || n == 3;
+    c.Respond(200, ListBody("ServiceList", "100", {first_page ? Svc("a", "90") : Svc("c", "92")},
+                            first_page ? "tok1" : ""));
+  };
+  api.on_watch = [](int, const TestRequest&, TestConnection& c) {
+    c.StartChunked();
+    c.WaitForClientClose(seconds(5));
+  };
+  TestHttpServer server(api.Handler());
+  Reflector& r = Make(Resource::kServices, server);
+  r.Start();
+  ASSERT_TRUE(RunUntil([&] { return api.watches() == 1; }));
+  EXPECT_EQ(sink_.replace_alls, 1);
+  EXPECT_EQ(sink_.last_replace, (std::vector<std::string>{"a@90", "c@92"}));
+  EXPECT_EQ(r.stats().error(ReflectorError::kDecode), 1u);
+  EXPECT_EQ(api.list_requests().size(), 4u);
+}
+
 TEST_F(ReflectorTest, SilentWatchIsDroppedAfterTheInactivityTimeout) {
   FakeApi api;
   api.on_list = [](int, const TestRequest&, TestConnection& c) {
