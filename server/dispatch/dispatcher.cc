@@ -24,9 +24,8 @@ void Dispatcher::SetChains(const std::vector<chain::Chain*>& chains) {
       if (!seen) routes_.push_back(Route{c, zone});
     }
   }
-  std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
-    return a.zone.size() > b.zone.size();
-  });
+  std::stable_sort(routes_.begin(), routes_.end(),
+                   [](const Route& a, const Route& b) { return a.zone.size() > b.zone.size(); });
 }
 
 const Dispatcher::Route* Dispatcher::Match(std::string_view qname) const noexcept {
