@@ -2,21 +2,9 @@
 
 #include <utility>
 
+#include "plugins/kubernetes/api/stream_text.h"
+
 namespace petdns::plugins::kubernetes::api {
-namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-// A short, printable excerpt of bad input for error messages.
-std::string Excerpt(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 60)) out.push_back(c >= 0x20 && c < 0x7f ? c : '.');
-  if (s.size() > 60) out += "…";
-  return out;
-}
-
-}  // namespace
-
 Status ListStreamParser::Fail(std::string message) {
   failed_ = true;
   return MakeError(ErrorCode::kParse, std::move(message));
@@ -40,7 +28,7 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
     const char c = chunk[i];
     switch (phase_) {
       case Phase::kBefore:
-        if (IsSpace(c)) continue;
+        if (IsJsonSpace(c)) continue;
         if (c != '{') return Fail("not a JSON object: " + Excerpt(chunk.substr(i)));
         envelope_.push_back(c);
         depth_ = 1;
@@ -48,11 +36,11 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
         continue;
 
       case Phase::kAfter:
-        if (IsSpace(c)) continue;
+        if (IsJsonSpace(c)) continue;
         return Fail("data after the JSON object: " + Excerpt(chunk.substr(i)));
 
       case Phase::kItems:  // depth_ == 2, between elements
-        if (IsSpace(c) || c == ',') continue;
+        if (IsJsonSpace(c) || c == ',') continue;
         if (c == ']') {
           depth_ = 1;
           envelope_.push_back(']');
@@ -90,7 +78,7 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
           } else {
             done = --depth_ == 2;
           }
-        } else if (depth_ == 2 && (c == ',' || IsSpace(c))) {
+        } else if (depth_ == 2 && (c == ',' || IsJsonSpace(c))) {
           done = delimiter = true;
         }
         if (!done) continue;
@@ -116,7 +104,7 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
           }
           continue;
         }
-        if (IsSpace(c)) continue;
+        if (IsJsonSpace(c)) continue;
         if (c == '"') {
           in_string_ = true;
           string_start_ = envelope_.size() - 1;

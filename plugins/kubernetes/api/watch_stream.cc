@@ -2,21 +2,9 @@
 
 #include <utility>
 
+#include "plugins/kubernetes/api/stream_text.h"
+
 namespace petdns::plugins::kubernetes::api {
-namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-// A short, printable excerpt of bad input for error messages.
-std::string Excerpt(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 60)) out.push_back(c >= 0x20 && c < 0x7f ? c : '.');
-  if (s.size() > 60) out += "…";
-  return out;
-}
-
-}  // namespace
-
 std::string_view WatchEventKindName(WatchEventKind kind) noexcept {
   switch (kind) {
     case WatchEventKind::kAdded:
@@ -74,7 +62,7 @@ Status WatchStreamParser::Feed(std::string_view chunk, const EventFn& on_event) 
   for (; i < buffer_.size(); ++i) {
     const char c = buffer_[i];
     if (depth_ == 0) {
-      if (IsSpace(c)) {
+      if (IsJsonSpace(c)) {
         start = i + 1;
         continue;
       }
