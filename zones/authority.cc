@@ -56,7 +56,7 @@ void AddAddressesOf(const CompiledZone& zone, std::string_view target, bool allo
   for (RrType type : {RrType::kA, RrType::kAaaa}) {
     const RRset* rrset = node->Find(type);
     if (rrset != nullptr && !Contains(out.additional, rrset)) {
-      out.additional.push_back({node->name, rrset, rrset->ttl});
+      out.additional.push_back({node->name(), rrset, rrset->ttl});
     }
   }
 }
@@ -85,7 +85,7 @@ const Node* TopmostCut(const CompiledZone& zone, const Node& node) {
 void Referral(const CompiledZone& zone, const Node& cut, Answer& out) {
   out.authoritative = false;
   const RRset* ns = cut.Find(RrType::kNs);
-  out.authority.push_back({cut.name, ns, ns->ttl});
+  out.authority.push_back({cut.name(), ns, ns->ttl});
   AddTargetsOf(zone, *ns, /*allow_glue=*/true, out);
 }
 
@@ -95,8 +95,8 @@ bool AnswerFromNode(const CompiledZone& zone, const Node& node, std::string_view
                     RrType qtype, Answer& out, LowerNameCopy& next) {
   if (qtype == RrType::kAny) {
     // RFC 8482 §4.1: answer with one RRset rather than all of them.
-    if (!node.rrsets.empty()) {
-      const RRset& first = node.rrsets.front();
+    if (!node.rrsets().empty()) {
+      const RRset& first = node.rrsets().front();
       out.answer.push_back({owner, &first, first.ttl});
     }
     return false;
@@ -150,8 +150,8 @@ void Resolve(const CompiledZone& zone, std::string_view qname, std::string_view 
       std::array<char, wire::kMaxNameLength> wildcard_name;
       wildcard_name[0] = 1;
       wildcard_name[1] = '*';
-      std::copy(node->name.begin(), node->name.end(), wildcard_name.begin() + 2);
-      node = zone.Find(std::string_view(wildcard_name.data(), node->name.size() + 2));
+      std::copy(node->name().begin(), node->name().end(), wildcard_name.begin() + 2);
+      node = zone.Find(std::string_view(wildcard_name.data(), node->name().size() + 2));
       if (node == nullptr) {  // cannot happen: the flag says it exists
         out.rcode = wire::Rcode::kServFail;
         return;

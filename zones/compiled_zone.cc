@@ -1,7 +1,9 @@
 #include "zones/compiled_zone.h"
 
 #include <algorithm>
-#include <numeric>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "server/wire/message_writer.h"
 #include "server/wire/name.h"
@@ -31,7 +33,7 @@ int TargetNameOffset(RrType type) noexcept {
 }
 
 const RRset* Node::Find(RrType type) const noexcept {
-  for (const RRset& rrset : rrsets) {
+  for (const RRset& rrset : rrsets()) {
     if (rrset.type == type) return &rrset;
   }
   return nullptr;
@@ -44,14 +46,23 @@ uint32_t CompiledZone::serial() const noexcept {
 }
 
 const Node* CompiledZone::Find(std::string_view lower_name) const noexcept {
-  uint32_t i = index_.Find(lower_name, [this](uint32_t n) { return nodes_[n].name; });
+  if (nodes_.size() <= kMaxUnindexedNodes) {
+    for (const Node& node : nodes_) {
+      std::string_view name = node.name();
+      if (name.size() == lower_name.size() &&
+          std::memcmp(name.data(), lower_name.data(), name.size()) == 0)
+        return &node;
+    }
+    return nullptr;
+  }
+  uint32_t i = index_.Find(lower_name, [this](uint32_t n) { return nodes_[n].name(); });
   return i == NameIndex::kNotFound ? nullptr : &nodes_[i];
 }
 
 const PrecompiledAnswer* CompiledZone::Precompiled(const Node& node, RrType type) const noexcept {
   if (node.precompiled == Node::kNoPrecompiled) return nullptr;
-  for (size_t i = 0; i < node.rrsets.size(); ++i) {
-    if (node.rrsets[i].type != type) continue;
+  for (size_t i = 0; i < node.rrsets().size(); ++i) {
+    if (node.rrsets()[i].type != type) continue;
     const PrecompiledAnswer& entry = precompiled_[node.precompiled + i];
     return entry.records.empty() ? nullptr : &entry;
   }
@@ -64,6 +75,7 @@ void CompiledZone::PrecompileAnswers() {
   std::vector<uint8_t> scratch(wire::kMaxMessageSize);
   std::vector<uint8_t> arena;
   std::vector<std::pair<size_t, size_t>> spans;  // (offset, size) in `arena`, per entry
+  std::unordered_multimap<size_t, std::pair<size_t, size_t>> stored;  // bytes' hash → span
   wire::Request request;
   request.has_question = true;
   request.qclass = static_cast<uint16_t>(wire::RrClass::kIn);
@@ -72,24 +84,38 @@ void CompiledZone::PrecompileAnswers() {
     // Referrals and glue are not authoritative answers; they take the general path.
     if (node.is_delegation || node.below_delegation) continue;
     node.precompiled = static_cast<uint32_t>(precompiled_.size());
-    for (const RRset& rrset : node.rrsets) {
+    for (const RRset& rrset : node.rrsets()) {
       precompiled_.emplace_back();
       spans.emplace_back(0, 0);
       answer.clear();
-      Resolve(*this, node.name, node.name, rrset.type, answer);
+      Resolve(*this, node.name(), node.name(), rrset.type, answer);
       if (answer.rcode != wire::Rcode::kNoError || !answer.authoritative || answer.answer.empty())
         continue;
-      std::copy(node.name.begin(), node.name.end(), request.qname.bytes.begin());
-      request.qname.length = static_cast<uint8_t>(node.name.size());
+      std::copy(node.name().begin(), node.name().end(), request.qname.bytes.begin());
+      request.qname.length = static_cast<uint8_t>(node.name().size());
       request.qtype = rrset.type;
       wire::MessageWriter writer(scratch);
       writer.BeginResponse(request);
       if (WriteAnswerSections(writer, answer)) continue;  // too big even for TCP
-      const size_t question_end = wire::kHeaderSize + node.name.size() + 4;
-      std::span<const uint8_t> message = writer.Message();
-      spans.back() = {arena.size(), message.size() - question_end};
-      arena.insert(arena.end(), message.begin() + static_cast<ptrdiff_t>(question_end),
-                   message.end());
+      const size_t question_end = wire::kHeaderSize + node.name().size() + 4;
+      std::span<const uint8_t> records = writer.Message().subspan(question_end);
+      // Owner names are pointers to the question, so equal RRsets at different names (SRV at a
+      // service and at _port._proto) encode to equal bytes: keep those once.
+      const std::string_view bytes(reinterpret_cast<const char*>(records.data()), records.size());
+      const size_t hash = std::hash<std::string_view>{}(bytes);
+      auto [first, last] = stored.equal_range(hash);
+      auto same = std::find_if(first, last, [&](const auto& candidate) {
+        const auto [offset, size] = candidate.second;
+        return size == records.size() &&
+               std::equal(records.begin(), records.end(), arena.begin() + ptrdiff_t(offset));
+      });
+      if (same != last) {
+        spans.back() = same->second;
+      } else {
+        spans.back() = {arena.size(), records.size()};
+        stored.emplace(hash, spans.back());
+        arena.insert(arena.end(), records.begin(), records.end());
+      }
       precompiled_.back().counts = {writer.Count(wire::Section::kAnswer),
                                     writer.Count(wire::Section::kAuthority),
                                     writer.Count(wire::Section::kAdditional)};
@@ -171,60 +197,108 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
   for (auto& entry : by_depth) order.push_back(std::move(entry.second));
   by_depth = {};
 
-  auto zone = std::shared_ptr<CompiledZone>(new CompiledZone());
-  const size_t arena_size =
-      std::accumulate(order.begin(), order.end(), size_t{0},
-                      [](size_t total, const std::string& name) { return total + name.size(); });
-  zone->name_arena_ = std::make_unique_for_overwrite<char[]>(arena_size);
+  auto zone = std::make_shared<CompiledZone>(CompiledZone::BuildKey{});
   std::vector<Node>& nodes = zone->nodes_;
   nodes.resize(order.size());
-  zone->index_.Reset(nodes.size());
-  size_t rrset_count = 0;
-  for (const auto& entry : names_) rrset_count += entry.second.size();
-  // Reserved exactly: nodes keep spans into this array.
-  zone->rrsets_.reserve(rrset_count);
-  char* next_name = zone->name_arena_.get();
+  // A node whose only RRset equals one already stored points at that copy instead: a headless
+  // service's SRV records at its bare name and at _port._proto are the same list (the bulk of
+  // a Kubernetes fragment). Only lists that would own a heap block are worth looking up.
+  constexpr size_t kInlineRdataBytes = 15;  // what std::string keeps without allocating
+  std::unordered_multimap<size_t, uint32_t> shared_rrsets;  // hash → index in rrsets_
+  auto rrset_hash = [](const RRset& r) {
+    return std::hash<std::string_view>{}(r.rdatas.packed()) ^
+           (size_t(r.type) << 32 | size_t(r.ttl) << 8);
+  };
+  std::vector<std::pair<uint32_t, uint32_t>> ranges(order.size());  // (first, count) per node
   for (uint32_t i = 0; i < order.size(); ++i) {
-    Node& node = nodes[i];
-    std::copy(order[i].begin(), order[i].end(), next_name);
-    node.name = std::string_view(next_name, order[i].size());
-    next_name += order[i].size();
     std::vector<RRset>& rrsets = names_[order[i]];
     std::sort(rrsets.begin(), rrsets.end(),
               [](const RRset& a, const RRset& b) { return a.type < b.type; });
-    const size_t first = zone->rrsets_.size();
+    if (rrsets.size() == 1 && rrsets[0].rdatas.packed().size() > kInlineRdataBytes) {
+      const size_t hash = rrset_hash(rrsets[0]);
+      auto [first, last] = shared_rrsets.equal_range(hash);
+      auto same = std::find_if(first, last, [&](const auto& candidate) {
+        return zone->rrsets_[candidate.second] == rrsets[0];
+      });
+      if (same != last) {
+        ranges[i] = {same->second, 1};
+        continue;
+      }
+      shared_rrsets.emplace(hash, static_cast<uint32_t>(zone->rrsets_.size()));
+    }
+    ranges[i] = {static_cast<uint32_t>(zone->rrsets_.size()), static_cast<uint32_t>(rrsets.size())};
     for (RRset& rrset : rrsets) {
       rrset.rdatas.shrink_to_fit();
+      if (rrsets.size() > 1 && rrset.rdatas.packed().size() > kInlineRdataBytes) {
+        shared_rrsets.emplace(rrset_hash(rrset), static_cast<uint32_t>(zone->rrsets_.size()));
+      }
       zone->rrsets_.push_back(std::move(rrset));
     }
-    node.rrsets = std::span<const RRset>(zone->rrsets_.data() + first, rrsets.size());
-    zone->index_.Insert(node.name, i);
+  }
+  shared_rrsets = {};
+  // Spans and names are taken once the array has stopped growing.
+  zone->rrsets_.shrink_to_fit();
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    nodes[i].rrsets_ = zone->rrsets_.data() + ranges[i].first;
+    nodes[i].rrset_count_ = static_cast<uint16_t>(ranges[i].second);
+  }
+  ranges = {};
+
+  // A name that some record already holds as its target, in lower case (a pet's name in its
+  // service's SRV records), points at those bytes instead of taking a copy of its own: that is
+  // most names of a Kubernetes fragment.
+  std::unordered_set<std::string_view> targets;  // views into the rdatas
+  for (const RRset& rrset : zone->rrsets_) {
+    const auto offset = static_cast<size_t>(TargetNameOffset(rrset.type));
+    if (TargetNameOffset(rrset.type) < 0) continue;
+    for (std::string_view rdata : rrset.rdatas) {
+      if (rdata.size() > offset) targets.insert(rdata.substr(offset));
+    }
+  }
+  size_t arena_size = 0;
+  for (const std::string& name : order) {
+    if (!targets.contains(name)) arena_size += name.size();
+  }
+  zone->name_arena_ = std::make_unique_for_overwrite<char[]>(arena_size);
+  char* next_name = zone->name_arena_.get();
+  const bool indexed = nodes.size() > CompiledZone::kMaxUnindexedNodes;
+  if (indexed) zone->index_.Reset(nodes.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    Node& node = nodes[i];
+    node.name_size_ = static_cast<uint8_t>(order[i].size());
+    if (auto target = targets.find(order[i]); target != targets.end()) {
+      node.name_ = target->data();
+    } else {
+      node.name_ = std::copy(order[i].begin(), order[i].end(), next_name) - order[i].size();
+      next_name += order[i].size();
+    }
+    if (indexed) zone->index_.Insert(node.name(), i);
   }
   names_.clear();
 
   for (uint32_t i = 0; i < nodes.size(); ++i) {
     Node& node = nodes[i];
-    for (const RRset& rrset : node.rrsets) zone->record_count_ += rrset.rdatas.size();
+    for (const RRset& rrset : node.rrsets()) zone->record_count_ += rrset.rdatas.size();
     const RRset* cname = node.Find(RrType::kCname);
     if (cname != nullptr) {
       if (cname->rdatas.size() > 1) {
         return MakeError(ErrorCode::kInvalidArgument,
-                         wire::NameToText(node.name) + ": more than one CNAME record");
+                         wire::NameToText(node.name()) + ": more than one CNAME record");
       }
-      for (const RRset& other : node.rrsets) {
+      for (const RRset& other : node.rrsets()) {
         if (other.type != RrType::kCname && other.type != RrType::kRrsig &&
             other.type != RrType::kNsec) {
           return MakeError(ErrorCode::kInvalidArgument,
-                           wire::NameToText(node.name) + ": CNAME and other data");
+                           wire::NameToText(node.name()) + ": CNAME and other data");
         }
       }
     }
     if (i == 0) continue;
-    node.parent = static_cast<uint32_t>(zone->Find(wire::StripLabels(node.name, 1)) - &nodes[0]);
+    node.parent = static_cast<uint32_t>(zone->Find(wire::StripLabels(node.name(), 1)) - &nodes[0]);
     const Node& parent = nodes[node.parent];
     node.below_delegation = parent.below_delegation || parent.is_delegation;
     node.is_delegation = node.Find(RrType::kNs) != nullptr;
-    if (node.name.size() > 1 && node.name[0] == 1 && node.name[1] == '*') {
+    if (node.name().size() > 1 && node.name()[0] == 1 && node.name()[1] == '*') {
       nodes[node.parent].has_wildcard_child = true;
     }
   }

@@ -25,22 +25,37 @@
 
 namespace petdns::zones {
 
-struct Node {
+// 32 bytes: a Kubernetes fragment is mostly nodes (one per pet), so the layout is kept tight —
+// name and RRsets as pointer + length into the zone's arrays rather than string_view and span.
+class Node {
+  // Pointers first, then the 4-byte fields, then the small ones: no padding holes.
+  const char* name_ = nullptr;
+  const RRset* rrsets_ = nullptr;
+
+ public:
   static constexpr uint32_t kNoParent = UINT32_MAX;
   static constexpr uint32_t kNoPrecompiled = UINT32_MAX;
 
-  std::string_view name;          // lower-cased wire name, absolute (in the zone's name arena)
-  std::span<const RRset> rrsets;  // sorted by type (in the zone's RRset array)
-  uint32_t parent = kNoParent;    // index of the parent node; the apex has none
-  bool is_delegation = false;     // NS here, below the apex: a zone cut
-  bool below_delegation =
-      false;  // some strict ancestor is a zone cut: data here is glue or occluded
-  bool has_wildcard_child = false;  // "*.<name>" exists
-  // Index of rrsets[0]'s precompiled answer in the zone (one entry per RRset, in order), or none.
-  uint32_t precompiled = kNoPrecompiled;
-
+  // Lower-cased wire name, absolute (in the zone's name arena).
+  std::string_view name() const noexcept { return {name_, name_size_}; }
+  // Sorted by type (in the zone's RRset array; equal RRsets of two nodes may be one copy).
+  std::span<const RRset> rrsets() const noexcept { return {rrsets_, rrset_count_}; }
   const RRset* Find(wire::RrType type) const noexcept;
+
+  uint32_t parent = kNoParent;  // index of the parent node; the apex has none
+  // Index of rrsets()[0]'s precompiled answer in the zone (one entry per RRset, in order), or
+  // none.
+  uint32_t precompiled = kNoPrecompiled;
+  bool is_delegation = false;       // NS here, below the apex: a zone cut
+  bool below_delegation = false;    // some strict ancestor is a zone cut: glue or occluded data
+  bool has_wildcard_child = false;  // "*.<name>" exists
+
+ private:
+  friend class ZoneBuilder;
+  uint16_t rrset_count_ = 0;  // an RRset per type: at most 65,536
+  uint8_t name_size_ = 0;     // wire names are at most 255 bytes
 };
+static_assert(sizeof(Node) == 32);
 
 // Where negative answers take their SOA from: the zone's own apex, or, for a fragment of a larger
 // zone (one Kubernetes service's names), the enclosing zone's.
@@ -59,8 +74,16 @@ struct PrecompiledAnswer {
 };
 
 class CompiledZone {
+  // Only ZoneBuilder makes zones; the key lets it do so through make_shared (one allocation for
+  // the zone and its reference count) although the constructor must then be public.
+  struct BuildKey {
+    explicit BuildKey() = default;
+  };
+
  public:
-  std::string_view origin() const noexcept { return nodes_[0].name; }
+  explicit CompiledZone(BuildKey) {}
+
+  std::string_view origin() const noexcept { return nodes_[0].name(); }
   const Node& apex() const noexcept { return nodes_[0]; }
   // The SOA; only for zones built with an SOA (fragments have none: see NegativeAuthority).
   const RRset& soa() const noexcept { return *soa_; }
@@ -80,7 +103,11 @@ class CompiledZone {
 
  private:
   friend class ZoneBuilder;
-  CompiledZone() = default;
+  // Zones of a few names (most Kubernetes fragments: a service and its pets) are searched
+  // linearly: comparing a dozen lengths costs about what hashing the name does, and the index
+  // would cost 256 bytes a fragment.
+  static constexpr size_t kMaxUnindexedNodes = 16;
+
   CompiledZone(const CompiledZone&) = delete;  // nodes hold views into the arenas
   CompiledZone& operator=(const CompiledZone&) = delete;
 

@@ -62,7 +62,7 @@ TEST(CompiledZone, CreatesEmptyNonTerminalsAndFlags) {
   ASSERT_NE(zone, nullptr);
   const Node* ent = zone->Find(W("c.example.org."));
   ASSERT_NE(ent, nullptr);
-  EXPECT_TRUE(ent->rrsets.empty());
+  EXPECT_TRUE(ent->rrsets().empty());
   const Node* cut = zone->Find(W("sub.example.org."));
   ASSERT_NE(cut, nullptr);
   EXPECT_TRUE(cut->is_delegation);

@@ -59,8 +59,10 @@ class RdataList {
 
   Iterator begin() const noexcept { return Iterator(packed_.data()); }
   Iterator end() const noexcept { return Iterator(packed_.data() + packed_.size()); }
-  size_t size() const noexcept { return count_; }
-  bool empty() const noexcept { return count_ == 0; }
+  // Counts by walking the list: rarely asked (zone statistics, checks at build time), and not
+  // storing it keeps an RRset at 40 bytes.
+  size_t size() const noexcept { return static_cast<size_t>(std::distance(begin(), end())); }
+  bool empty() const noexcept { return packed_.empty(); }
   std::string_view front() const noexcept { return *begin(); }
   bool contains(std::string_view rdata) const noexcept {
     for (std::string_view existing : *this) {
@@ -76,27 +78,24 @@ class RdataList {
     std::memcpy(prefix, &length, 2);
     packed_.append(prefix, 2);
     packed_.append(rdata.data(), length);
-    ++count_;
   }
   // Makes this a one-record list, reusing the capacity (no allocation once it has grown).
   void assign_one(std::string_view rdata) {
     packed_.clear();
-    count_ = 0;
     push_back(rdata);
   }
   void reserve_bytes(size_t bytes) { packed_.reserve(bytes); }
-  void clear() noexcept {
-    packed_.clear();
-    count_ = 0;
-  }
+  void clear() noexcept { packed_.clear(); }
   // Gives back spare capacity (a builder appends record by record).
   void shrink_to_fit() { packed_.shrink_to_fit(); }
+
+  // The packed form, (length, bytes) pairs: equal lists have equal packed forms.
+  std::string_view packed() const noexcept { return packed_; }
 
   bool operator==(const RdataList& other) const noexcept = default;
 
  private:
   std::string packed_;
-  uint32_t count_ = 0;
 };
 
 struct RRset {
@@ -105,8 +104,11 @@ struct RRset {
   uint32_t ttl = 0;
   RdataList rdatas;
 
+  bool operator==(const RRset& other) const noexcept = default;
+
   static std::span<const uint8_t> Bytes(std::string_view rdata) noexcept {
     return {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()};
+    static_assert(sizeof(RRset) == 40, "RRsets are the bulk of a zone: keep them small");
   }
 };
 

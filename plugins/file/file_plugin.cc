@@ -124,8 +124,8 @@ chain::Outcome FilePlugin::Transfer(chain::Query& q) noexcept {
   };
   put(zone.origin(), zone.soa());
   for (const zones::Node& node : zone.nodes()) {
-    for (const zones::RRset& rrset : node.rrsets) {
-      if (&rrset != &zone.soa()) put(node.name, rrset);
+    for (const zones::RRset& rrset : node.rrsets()) {
+      if (&rrset != &zone.soa()) put(node.name(), rrset);
     }
   }
   put(zone.origin(), zone.soa());

@@ -25,6 +25,18 @@ std::string Lower(std::string s) {
   return s;
 }
 
+}  // namespace
+
+std::optional<PortProtocol> PortProtocol::Parse(std::string_view text) {
+  if (text.empty() || text.size() > kMaxSize) return std::nullopt;
+  std::array<char, kMaxSize> lower{};
+  std::transform(text.begin(), text.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return PortProtocol(std::string_view(lower.data(), text.size()));
+}
+
+namespace {
+
 // The longest DNS label: longer endpoint names cannot be published.
 constexpr size_t kMaxLabel = 63;
 
@@ -190,8 +202,14 @@ Result<Service> DecodeService(const json& object) {
       const json& p = (*ports)[i];
       ServicePort port;
       port.name = StringField(p, "name");
-      std::string protocol = StringField(p, "protocol");
-      port.protocol = protocol.empty() ? "tcp" : Lower(protocol);
+      if (std::string protocol = StringField(p, "protocol"); !protocol.empty()) {
+        std::optional<PortProtocol> parsed = PortProtocol::Parse(protocol);
+        if (!parsed) {
+          return Invalid("Service", object,
+                         "spec.ports[" + std::to_string(i) + "].protocol: unknown protocol");
+        }
+        port.protocol = *parsed;
+      }
       const json* number = Field(p, "port");
       std::optional<int32_t> value = number != nullptr ? PortNumber(*number) : std::nullopt;
       if (!value) {
@@ -248,8 +266,11 @@ Result<EndpointSlice> DecodeEndpointSlice(const json& object) {
     for (const json& p : *ports) {
       EndpointPort port;
       port.name = StringField(p, "name");
-      std::string protocol = StringField(p, "protocol");
-      port.protocol = protocol.empty() ? "tcp" : Lower(protocol);
+      if (std::string protocol = StringField(p, "protocol"); !protocol.empty()) {
+        std::optional<PortProtocol> parsed = PortProtocol::Parse(protocol);
+        if (!parsed) return Invalid("EndpointSlice", object, "ports: unknown protocol " + protocol);
+        port.protocol = *parsed;
+      }
       if (const json* number = Field(p, "port"); number != nullptr) {
         port.port = PortNumber(*number).value_or(-1);
       }

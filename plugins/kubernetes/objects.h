@@ -4,6 +4,8 @@
 // state costs tens of bytes per endpoint. Immutable once decoded; shared by shared_ptr.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,9 +23,30 @@ inline constexpr std::string_view kTolerateUnreadyAnnotation =
     "service.alpha.kubernetes.io/tolerate-unready-endpoints";
 inline constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
 
+// A port's protocol, lower-cased: the _proto label of SRV names. Inline (8 bytes rather than a
+// 32-byte string) because every port of every object has one.
+class PortProtocol {
+ public:
+  static constexpr size_t kMaxSize = 7;  // the API allows "TCP", "UDP" and "SCTP"
+
+  PortProtocol() : PortProtocol("tcp") {}  // the API's default
+  // Lower-cases `text`; nullopt when it is empty or longer than kMaxSize.
+  static std::optional<PortProtocol> Parse(std::string_view text);
+
+  std::string_view view() const noexcept { return {text_.data(), size_}; }
+  friend bool operator==(const PortProtocol&, const PortProtocol&) = default;
+
+ private:
+  explicit PortProtocol(std::string_view lower) : size_(static_cast<uint8_t>(lower.size())) {
+    std::copy(lower.begin(), lower.end(), text_.begin());
+  }
+  std::array<char, kMaxSize> text_{};
+  uint8_t size_ = 0;
+};
+
 struct ServicePort {
-  std::string name;      // may be empty
-  std::string protocol;  // lower case: "tcp", "udp", "sctp"
+  std::string name;  // may be empty
+  PortProtocol protocol;
   int32_t port = 0;
 
   friend bool operator==(const ServicePort&, const ServicePort&) = default;
@@ -76,8 +99,8 @@ struct Endpoint {
 
 struct EndpointPort {
   std::string name;
-  std::string protocol;  // lower case
-  int32_t port = -1;     // -1: no port given
+  PortProtocol protocol;
+  int32_t port = -1;  // -1: no port given
 
   friend bool operator==(const EndpointPort&, const EndpointPort&) = default;
 };

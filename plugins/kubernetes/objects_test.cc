@@ -15,7 +15,7 @@ TEST(DecodeService, ReadsKindsPortsAndReadinessFlags) {
   EXPECT_EQ(headless->kind, Service::Kind::kHeadless);
   EXPECT_TRUE(headless->publish_not_ready);
   ASSERT_EQ(headless->ports.size(), 1u);
-  EXPECT_EQ(headless->ports[0].protocol, "tcp");
+  EXPECT_EQ(headless->ports[0].protocol.view(), "tcp");
 
   auto dual = DecodeService(json::parse(R"({"metadata":{"name":"d"},
       "spec":{"clusterIP":"10.0.0.1","clusterIPs":["10.0.0.1","fd00::1"],"publishNotReadyAddresses":true}})"));
@@ -59,7 +59,7 @@ TEST(DecodeEndpointSlice, ReadsConditionsHostnamesAndPorts) {
   EXPECT_EQ(slice->AddressOf(slice->endpoints[0]).ToString(), "fd00::5");
   EXPECT_TRUE(slice->endpoints[1].ready);  // no conditions: ready
   EXPECT_EQ(slice->endpoints[1].name_kind, Endpoint::NameKind::kAddress);
-  EXPECT_EQ(slice->ports[0].protocol, "udp");
+  EXPECT_EQ(slice->ports[0].protocol.view(), "udp");
   EXPECT_EQ(slice->ports[1].port, -1);
   EXPECT_FALSE(DecodeEndpointSlice(json::parse(R"({"metadata":{"name":"s"},"addressType":"X"})")));
 }

@@ -190,7 +190,8 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
       auto number = static_cast<uint16_t>(port.port);
       AddOrWarn(builder, apex, RrType::kSrv, ttl, SrvRdata(bare_weight, number, apex));
       if (port.name.empty()) continue;
-      std::string port_owner = Absolute(Relative({"_" + port.name, "_" + port.protocol}), apex);
+      std::string port_owner =
+          Absolute(Relative({"_" + port.name, "_" + std::string(port.protocol.view())}), apex);
       AddOrWarn(builder, port_owner, RrType::kSrv, ttl,
                 SrvRdata(SrvWeight(std::max<size_t>(ips, 1)), number, apex));
     }
@@ -203,7 +204,7 @@ std::shared_ptr<const zones::CompiledZone> BuildFragment(
     std::set<std::tuple<std::string, std::string, int32_t>> ports;
     for (const EndpointSlice* slice : slices) {
       for (const EndpointPort& p : slice->ports) {
-        if (p.port >= 0) ports.insert({Lower(p.name), p.protocol, p.port});
+        if (p.port >= 0) ports.insert({Lower(p.name), std::string(p.protocol.view()), p.port});
       }
     }
     std::map<std::pair<std::string, std::string>, size_t> per_port_count;
@@ -299,7 +300,7 @@ std::shared_ptr<const ServiceRecords> BuildServiceRecords(
       std::string target = Absolute(Relative({e.name}), primary.origin());
       const zones::Node* node = target.empty() ? nullptr : primary.Find(target);
       if (node != nullptr && in_reverse_zone(ReverseNameOf(e.address))) {
-        records->ptrs.push_back({e.address, false, node->name});
+        records->ptrs.push_back({e.address, false, node->name()});
       }
     }
   }

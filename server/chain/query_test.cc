@@ -241,8 +241,8 @@ TEST_F(PrecompiledTest, SameBytesAsTheGeneralPathForEveryOwnerAndType) {
   zone_ = MixedZone();
   int compared = 0;
   for (const zones::Node& node : zone_->nodes()) {
-    for (const zones::RRset& rrset : node.rrsets) {
-      std::string name = ShuffleCase(wire::NameToText(node.name));
+    for (const zones::RRset& rrset : node.rrsets()) {
+      std::string name = ShuffleCase(wire::NameToText(node.name()));
       for (bool edns : {false, true}) {
         QueryOptions options;
         options.edns = edns;
