@@ -1,4 +1,5 @@
-// petdns: `petdns serve|check|peer-finder|version`. Each subcommand prints its own --help.
+// petdns: `petdns serve|check|convert-corefile|peer-finder|version`. Each subcommand prints its
+// own --help.
 // Invoked as `peer-finder` (argv[0]'s basename), the binary is the peer-finder client.
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "server/app/server.h"
 #include "server/common/log.h"
 #include "server/config/config.h"
+#include "server/corefile/convert_command.h"
 
 namespace {
 
@@ -19,6 +21,9 @@ constexpr std::string_view kUsage =
     "Usage:\n"
     "  petdns serve --config FILE   serve DNS as FILE (TOML) says, until SIGTERM/SIGINT\n"
     "  petdns check --config FILE   validate FILE and all data it names, print every error\n"
+    "  petdns convert-corefile FILE\n"
+    "                               write a CoreDNS Corefile as petdns.toml (stdout), naming\n"
+    "                               every directive that could not be converted\n"
     "  petdns peer-finder [flags]   find StatefulSet peers in DNS and run scripts on changes\n"
     "                               (also installed as `peer-finder`; see docs/peer-finder.md)\n"
     "  petdns version               print the version\n"
@@ -151,6 +156,7 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 2, argv + argc);
   if (command == "serve") return Serve(args);
   if (command == "check") return Check(args);
+  if (command == "convert-corefile") return petdns::corefile::RunConvertCorefile(args);
   if (command == "peer-finder") return petdns::client::RunPeerFinder(argc - 1, argv + 1);
   if (command == "version" || command == "--version") return Version(args);
   if (command == "-h" || command == "--help" || command == "help") {
