@@ -33,7 +33,9 @@ constexpr std::string_view kUsage =
 constexpr std::string_view kServeHelp =
     "Usage: petdns serve --config FILE\n"
     "\n"
-    "Serves DNS on the addresses and zones FILE configures. SIGHUP reloads zone data;\n"
+    "Serves DNS on the addresses and zones FILE configures. SIGHUP, or an edit of FILE,\n"
+    "reloads the whole configuration (a configuration that does not load is logged and\n"
+    "the running one stays);\n"
     "SIGTERM or SIGINT stops the server gracefully.\n"
     "\n"
     "Options:\n"

@@ -510,6 +510,7 @@ bool Reflector::OnWatchEvent(WatchEvent&& ev) {
   if (ev.kind == WatchEventKind::kBookmark) {
     ++stats_.bookmarks;
     ++watch_events_;
+    last_sync_time_ = std::chrono::system_clock::now();  // the server vouches we are current
     if (std::string rv = ResourceVersionOf(ev.object); !rv.empty()) last_rv_ = std::move(rv);
     return true;
   }
@@ -531,6 +532,7 @@ bool Reflector::OnWatchEvent(WatchEvent&& ev) {
     if (alive_ == nullptr) return false;  // the sink stopped us
     ++stats_.events;
     ++watch_events_;
+    last_sync_time_ = std::chrono::system_clock::now();
     server_errors_since_.reset();
     if (std::string rv = ResourceVersionOf(ev.object); !rv.empty()) last_rv_ = std::move(rv);
     return true;

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "plugins/kubernetes/api/fake_api.h"
@@ -144,6 +145,31 @@ TEST_F(ReflectorTest, ListsAllPagesThenWatchesAndRewatchesAfterCleanEof) {
   EXPECT_EQ(s.watch_restarts, 1u);
   EXPECT_EQ(s.bookmarks, 1u);
   for (uint64_t e : s.errors) EXPECT_EQ(e, 0u);
+}
+
+TEST_F(ReflectorTest, BookmarksAndEventsKeepTheLastSyncTimeCurrent) {
+  // last_sync feeds petdns_kubernetes_last_sync_age_seconds: a healthy watch must keep it low,
+  // not only a list.
+  FakeApi api;
+  api.on_list = [](int, const TestRequest&, TestConnection& c) {
+    c.Respond(200, ListBody("ServiceList", "100", {Svc("a", "90")}));
+  };
+  api.on_watch = [](int n, const TestRequest&, TestConnection& c) {
+    c.StartChunked();
+    if (n == 1) {
+      std::this_thread::sleep_for(milliseconds(150));
+      c.Chunk(Event("BOOKMARK", Bookmark("105")));
+    }
+    c.WaitForClientClose(seconds(5));
+  };
+  TestHttpServer server(api.Handler());
+  Reflector& r = Make(Resource::kServices, server, Fast());
+  r.Start();
+  ASSERT_TRUE(RunUntil([&] { return r.synced(); }));
+  const auto listed = r.last_sync_time();
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_TRUE(RunUntil([&] { return r.stats().bookmarks == 1; }));
+  EXPECT_GE(*r.last_sync_time() - *listed, milliseconds(100));
 }
 
 TEST_F(ReflectorTest, Expired410RelistsAtLastRvThenFromScratch) {
