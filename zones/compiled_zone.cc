@@ -243,6 +243,18 @@ Result<std::shared_ptr<const CompiledZone>> ZoneBuilder::Build(bool require_soa)
     nodes[i].rrset_count_ = static_cast<uint16_t>(ranges[i].second);
   }
   ranges = {};
+  // Every list that has a heap block of its own moves into one arena: a large zone is then a few
+  // big blocks, and what the build allocated on the way (the builder's map, the loader's text)
+  // can go back to the system instead of being pinned by rdata blocks scattered between it.
+  size_t rdata_bytes = 0;
+  for (const RRset& rrset : zone->rrsets_) {
+    if (rrset.rdatas.owns_heap_block()) rdata_bytes += rrset.rdatas.packed().size();
+  }
+  zone->rdata_arena_ = std::make_unique_for_overwrite<char[]>(rdata_bytes);
+  char* next_rdata = zone->rdata_arena_.get();
+  for (RRset& rrset : zone->rrsets_) {
+    if (rrset.rdatas.owns_heap_block()) next_rdata = rrset.rdatas.RelocateInto(next_rdata);
+  }
 
   // A name that some record already holds as its target, in lower case (a pet's name in its
   // service's SRV records), points at those bytes instead of taking a copy of its own: that is

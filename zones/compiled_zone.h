@@ -113,9 +113,10 @@ class CompiledZone {
 
   void PrecompileAnswers();
 
-  std::unique_ptr<char[]> name_arena_;  // every node's name, back to back
-  std::vector<Node> nodes_;             // nodes_[0] is the apex
-  std::vector<RRset> rrsets_;           // every node's RRsets, node after node
+  std::unique_ptr<char[]> name_arena_;   // every node's name, back to back
+  std::vector<Node> nodes_;              // nodes_[0] is the apex
+  std::vector<RRset> rrsets_;            // every node's RRsets, node after node
+  std::unique_ptr<char[]> rdata_arena_;  // the records of every RRset not kept inline
   NameIndex index_;
   std::unique_ptr<uint8_t[]> answer_arena_;  // precompiled records, back to back
   std::vector<PrecompiledAnswer> precompiled_;
