@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <optional>
 #include <vector>
 
+#include "server/app/privileges.h"
 #include "server/chain/chain.h"
 #include "server/chain/setup_context.h"
 #include "server/common/log.h"
+#include "server/dispatch/dispatch_metrics.h"
 #include "server/dispatch/dispatcher.h"
 #include "server/listener/socket_address.h"
 #include "server/listener/tcp_listener.h"
@@ -54,6 +57,20 @@ Result<std::vector<std::unique_ptr<chain::Chain>>> BuildChains(
   return chains;
 }
 
+// The UDP rate limiter [global.rrl] asks for, or null when it is off.
+std::unique_ptr<rrl::RateLimiter> MakeRateLimiter(const config::RrlOptions& options) {
+  if (options.responses_per_second == 0) return nullptr;
+  rrl::RateLimiterSettings settings;
+  settings.responses_per_second = options.responses_per_second;
+  settings.window_seconds = options.window_seconds;
+  settings.slip = options.slip;
+  settings.ipv4_prefix_length = options.ipv4_prefix_length;
+  settings.ipv6_prefix_length = options.ipv6_prefix_length;
+  settings.table_size = options.table_size;
+  if (auto exempt = CidrSet::Parse(options.exempt)) settings.exempt = std::move(*exempt);
+  return std::make_unique<rrl::RateLimiter>(std::move(settings));
+}
+
 }  // namespace
 
 // One configuration's worth of running plugins. A reload builds the next generation beside the
@@ -91,6 +108,7 @@ struct Server::Impl final : chain::ProcessHooks {
   std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
   prometheus::Counter* reloads = nullptr;
   prometheus::Counter* reload_failures = nullptr;
+  std::unique_ptr<dispatch::DispatchMetrics> dispatch_metrics;
   std::map<std::string, std::shared_ptr<void>> kept;  // process-wide plugin objects
   std::vector<std::function<void()>> lame_duck_begins;
   std::chrono::milliseconds lame_duck{0};
@@ -162,9 +180,12 @@ struct Server::Impl final : chain::ProcessHooks {
         listener::TcpListenerOptions tcp_options;
         tcp_options.idle_timeout = std::chrono::milliseconds(global.tcp_idle_timeout_ms);
         tcp_options.max_connections = global.tcp_max_connections;
+        tcp_options.read_timeout = std::chrono::milliseconds(
+            std::min(global.tcp_read_timeout_ms, global.tcp_idle_timeout_ms));
+        tcp_options.max_pending_output_bytes = global.tcp_max_queued_bytes;
         endpoint.text = route.first;
-        endpoint.dispatcher =
-            std::make_unique<dispatch::Dispatcher>(route.second, global.udp_max_payload);
+        endpoint.dispatcher = std::make_unique<dispatch::Dispatcher>(
+            route.second, global.udp_max_payload, dispatch_metrics.get());
         endpoint.udp = std::make_unique<listener::UdpListener>(loop.get(), *endpoint.dispatcher);
         endpoint.tcp =
             std::make_unique<listener::TcpListener>(loop.get(), *endpoint.dispatcher, tcp_options);
@@ -194,6 +215,7 @@ struct Server::Impl final : chain::ProcessHooks {
         continue;
       }
       it->second.dispatcher->SetChains(route->second.second);
+      it->second.dispatcher->SetRateLimiter(MakeRateLimiter(global.rrl));
       ++it;
     }
     return {};
@@ -224,11 +246,20 @@ struct Server::Impl final : chain::ProcessHooks {
     };
     auto config = config::LoadConfig(config_path);
     if (!config) return fail(config.error().message);
+    if (config->global.user != current->config.global.user ||
+        config->global.group != current->config.global.group) {
+      log::Warning(kLog, "[global] user and group are read at start only; restart to change them");
+    }
     auto next = Build(std::move(*config));
     if (!next) return fail(next.error().message);
     if (Status st = Activate(**next); !st) {
       if (Status back = Activate(*current); !back) log::Error(kLog, back.error().message);
-      return fail(st.error().message);
+      std::string why = st.error().message;
+      if (!current->config.global.user.empty() && why.find("permission denied") != why.npos) {
+        why += " (petdns switched to user '" + current->config.global.user +
+               "' after start: a new port below 1024 needs a restart)";
+      }
+      return fail(why);
     }
     for (auto& c : (*next)->chains) c->Startup();
     std::unique_ptr<Generation> old = std::exchange(current, std::move(*next));
@@ -291,11 +322,25 @@ Result<std::unique_ptr<Server>> Server::Create(config::Config config) {
                             .Help("Configuration reloads that failed; the old one kept running.")
                             .Register(*impl->metrics);
   impl->reload_failures = &failed_family.Add({});
+  impl->dispatch_metrics = std::make_unique<dispatch::DispatchMetrics>(*impl->metrics);
 
+  // A user that does not exist is a config mistake: say so before loading anything.
+  std::optional<RunAs> run_as;
+  if (!config.global.user.empty()) {
+    auto found = LookUpRunAs(config.global.user, config.global.group);
+    if (!found) return found.error();
+    run_as = std::move(*found);
+  }
   auto generation = impl->Build(std::move(config));
   if (!generation) return generation.error();
   if (Status st = impl->Activate(**generation); !st) return st.error();
   impl->current = std::move(*generation);
+  // Every socket (DNS, /metrics, /health, /ready) is bound now; nothing is served yet.
+  if (run_as) {
+    if (Status st = DropPrivileges(*run_as); !st) return st.error();
+    log::Info(kLog, "running as user " + run_as->user + " (uid " + std::to_string(run_as->uid) +
+                        "), group " + run_as->group + " (gid " + std::to_string(run_as->gid) + ")");
+  }
   Impl* raw = impl.get();
   impl->runtime->OnTerminate([raw] { raw->Terminate(); });
   impl->runtime->OnReloadSignal([raw] { raw->Reload(); });
@@ -327,6 +372,12 @@ Status CheckConfig(const std::string& path) {
     auto chains =
         BuildChains(checked.config, nullptr, std::make_shared<prometheus::Registry>(), nullptr);
     if (!chains) errors = JoinErrors(errors, chains.error().message);
+    const config::GlobalOptions& global = checked.config.global;
+    if (!global.user.empty()) {
+      if (auto run_as = LookUpRunAs(global.user, global.group); !run_as) {
+        errors = JoinErrors(errors, path + ": " + run_as.error().message);
+      }
+    }
   }
   if (!errors.empty()) return MakeError(ErrorCode::kInvalidArgument, errors);
   return {};

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "server/common/cidr.h"
 #include "server/config/table_reader.h"
 
 namespace petdns::config {
@@ -27,6 +28,7 @@ constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warnin
 
 constexpr int64_t kMaxTcpIdleTimeoutMs = 24 * 3'600'000;  // a day; anything longer is a mistake
 constexpr int64_t kMaxTcpConnections = 1'000'000;
+constexpr int64_t kMaxTcpQueuedBytes = 64 * 1024 * 1024;
 
 SourcePosition PositionOf(const toml::node& node, const std::string& file) {
   const toml::source_position& begin = node.source().begin;
@@ -145,6 +147,35 @@ struct BlockPositions {
   std::vector<SourcePosition> zones;  // parallel to ServerBlock::zones
 };
 
+void ReadRrl(const toml::table& table, const std::string& file, RrlOptions& rrl,
+             Problems& problems) {
+  TableReader reader(table, "global.rrl", file);
+  if (auto rate = reader.Integer("responses_per_second", 0, 1'000'000)) {
+    rrl.responses_per_second = static_cast<uint32_t>(*rate);
+  }
+  if (auto window = reader.Integer("window", 1, 3600)) {
+    rrl.window_seconds = static_cast<uint32_t>(*window);
+  }
+  if (auto slip = reader.Integer("slip", 0, 10)) rrl.slip = static_cast<uint32_t>(*slip);
+  if (auto bits = reader.Integer("ipv4_prefix_length", 8, 32)) {
+    rrl.ipv4_prefix_length = static_cast<uint8_t>(*bits);
+  }
+  if (auto bits = reader.Integer("ipv6_prefix_length", 16, 128)) {
+    rrl.ipv6_prefix_length = static_cast<uint8_t>(*bits);
+  }
+  if (auto size = reader.Integer("table_size", 1024, 16'777'216)) {
+    rrl.table_size = static_cast<uint32_t>(*size);
+  }
+  if (auto exempt = reader.StringArray("exempt")) {
+    if (auto parsed = CidrSet::Parse(*exempt); !parsed) {
+      reader.AddError("exempt", parsed.error().message);
+    } else {
+      rrl.exempt = *exempt;
+    }
+  }
+  problems.Merge(reader.TakeProblems());
+}
+
 void ReadGlobal(const toml::table& table, const std::string& file, GlobalOptions& global,
                 Problems& problems) {
   TableReader reader(table, "global", file);
@@ -158,6 +189,16 @@ void ReadGlobal(const toml::table& table, const std::string& file, GlobalOptions
   if (auto max = reader.Integer("tcp_max_connections", 1, kMaxTcpConnections)) {
     global.tcp_max_connections = static_cast<uint32_t>(*max);
   }
+  if (auto timeout = reader.Duration("tcp_read_timeout")) {
+    if (timeout->count() < 1 || timeout->count() > kMaxTcpIdleTimeoutMs) {
+      reader.AddError("tcp_read_timeout", "'tcp_read_timeout' must be between 1ms and 24h");
+    } else {
+      global.tcp_read_timeout_ms = static_cast<uint32_t>(timeout->count());
+    }
+  }
+  if (auto bytes = reader.Integer("tcp_max_queued_bytes", 1024, kMaxTcpQueuedBytes)) {
+    global.tcp_max_queued_bytes = static_cast<uint32_t>(*bytes);
+  }
   if (auto payload = reader.Integer("udp_max_payload", 512, 4096)) {
     global.udp_max_payload = static_cast<uint16_t>(*payload);
   }
@@ -168,6 +209,24 @@ void ReadGlobal(const toml::table& table, const std::string& file, GlobalOptions
       global.log_level = *level;
     }
   }
+  if (auto user = reader.String("user")) {
+    if (user->empty()) {
+      reader.AddError("user", "'user' must not be empty");
+    } else {
+      global.user = *user;
+    }
+  }
+  if (auto group = reader.String("group")) {
+    if (group->empty()) {
+      reader.AddError("group", "'group' must not be empty");
+    } else {
+      global.group = *group;
+    }
+  }
+  if (!global.group.empty() && global.user.empty()) {
+    reader.AddError("group", "'group' needs 'user'");
+  }
+  if (const toml::table* rrl = reader.Table("rrl")) ReadRrl(*rrl, file, global.rrl, problems);
   problems.Merge(reader.TakeProblems());
 }
 

@@ -41,12 +41,33 @@ struct ServerBlock {
   SourcePosition position;
 };
 
+// Response rate limiting for UDP ([global.rrl]); off unless responses_per_second > 0.
+struct RrlOptions {
+  uint32_t responses_per_second = 0;  // per client netblock and answer; 0 = off
+  uint32_t window_seconds = 5;        // how long a flood is remembered (its debt is capped at this)
+  uint32_t slip = 2;                  // every Nth limited response goes out truncated; 0 = never
+  uint8_t ipv4_prefix_length = 24;
+  uint8_t ipv6_prefix_length = 56;
+  uint32_t table_size = 65536;      // accounts kept (fixed memory: 16 bytes each)
+  std::vector<std::string> exempt;  // CIDRs never limited
+};
+
 // Process-wide settings ([global] table; every key optional).
 struct GlobalOptions {
   uint32_t tcp_idle_timeout_ms = 10'000;  // close idle TCP connections (RFC 7766 suggests seconds)
   uint32_t tcp_max_connections = 1024;    // per listen address; accept waits beyond
+  // A partial TCP frame must complete within this (slow-loris guard); never longer than the idle
+  // timeout.
+  uint32_t tcp_read_timeout_ms = 2'000;
+  // Answers queued on one TCP connection beyond this stop reading from it until they drain.
+  uint32_t tcp_max_queued_bytes = 256 * 1024;
   uint16_t udp_max_payload = 1232;  // EDNS payload we advertise and honour (DNS flag day 2020)
   std::string log_level = "info";   // debug, info, warning, error
+  // After binding every socket, switch to this user (and group; default: the user's primary
+  // group). Empty: keep running as started.
+  std::string user;
+  std::string group;
+  RrlOptions rrl;
 };
 
 struct Config {

@@ -373,6 +373,59 @@ log_level = "debug"
   EXPECT_EQ(config->global.udp_max_payload, 512);
 }
 
+TEST(LoadConfig, ReadsHardeningOptions) {
+  Result<Config> config = LoadConfigFromString(R"([global]
+tcp_read_timeout = "500ms"
+tcp_max_queued_bytes = 4096
+user = "nobody"
+group = "nogroup"
+[global.rrl]
+responses_per_second = 10
+window = 5
+slip = 3
+ipv4_prefix_length = 32
+ipv6_prefix_length = 64
+table_size = 2048
+exempt = ["10.0.0.0/8", "::1"]
+)" + WithZones(R"(["a."])"),
+                                               "p.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  const GlobalOptions& g = config->global;
+  EXPECT_EQ(g.tcp_read_timeout_ms, 500u);
+  EXPECT_EQ(g.tcp_max_queued_bytes, 4096u);
+  EXPECT_EQ(g.user, "nobody");
+  EXPECT_EQ(g.group, "nogroup");
+  EXPECT_EQ(g.rrl.responses_per_second, 10u);
+  EXPECT_EQ(g.rrl.window_seconds, 5u);
+  EXPECT_EQ(g.rrl.slip, 3u);
+  EXPECT_EQ(g.rrl.ipv4_prefix_length, 32);
+  EXPECT_EQ(g.rrl.ipv6_prefix_length, 64);
+  EXPECT_EQ(g.rrl.table_size, 2048u);
+  EXPECT_THAT(g.rrl.exempt, ElementsAre("10.0.0.0/8", "::1"));
+}
+
+TEST(LoadConfig, HardeningDefaultsAndErrors) {
+  Result<Config> config = LoadConfigFromString(WithZones(R"(["a."])"), "p.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->global.tcp_read_timeout_ms, 2'000u);
+  EXPECT_EQ(config->global.tcp_max_queued_bytes, 256u * 1024);
+  EXPECT_TRUE(config->global.user.empty());
+  EXPECT_EQ(config->global.rrl.responses_per_second, 0u);  // off
+
+  EXPECT_THAT(LoadError("[global]\ngroup = \"x\"\n" + WithZones(R"(["a."])")),
+              HasSubstr("'group' needs 'user'"));
+  EXPECT_THAT(LoadError("[global]\nuser = \"\"\n" + WithZones(R"(["a."])")),
+              HasSubstr("'user' must not be empty"));
+  EXPECT_THAT(LoadError("[global]\ntcp_max_queued_bytes = 10\n" + WithZones(R"(["a."])")),
+              HasSubstr("tcp_max_queued_bytes"));
+  EXPECT_THAT(LoadError("[global.rrl]\nslip = 11\n" + WithZones(R"(["a."])")),
+              HasSubstr("p.toml:2:8"));
+  EXPECT_THAT(LoadError("[global.rrl]\nexempt = [\"10.0.0.0/33\"]\n" + WithZones(R"(["a."])")),
+              HasSubstr("p.toml:2:10"));
+  EXPECT_THAT(LoadError("[global.rrl]\nrate = 5\n" + WithZones(R"(["a."])")),
+              HasSubstr("unknown key 'rate'"));
+}
+
 TEST(LoadConfig, RejectsGlobalOptionsOutOfRange) {
   struct Case {
     std::string line;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include "server/rrl/rate_limiter.h"
 #include "server/wire/name.h"
 #include "tests/testing/dns_testing.h"
 
@@ -118,6 +119,73 @@ TEST_F(DispatcherTest, FormErrWithoutQuestionWhenItIsUnreadable) {
   EXPECT_EQ(r.rcode, 1);
   EXPECT_EQ(r.id, 7);
   EXPECT_TRUE(r.question.empty());
+}
+
+TEST(DispatcherMetrics, CountsMalformedInputByReason) {
+  FixedPlugin* plugin = nullptr;
+  auto chain = MakeChain(wire::Rcode::kNoError, "example.org.", &plugin);
+  prometheus::Registry registry;
+  DispatchMetrics metrics(registry);
+  Dispatcher dispatcher({chain.get()}, 1232, &metrics);
+  petdns::testing::RecordingSink sink;
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  const listener::ClientInfo client{reinterpret_cast<const sockaddr*>(&peer),
+                                    listener::Transport::kUdp};
+  auto send = [&](std::vector<uint8_t> packet) { dispatcher.HandlePacket(packet, client, sink); };
+
+  send(std::vector<uint8_t>(5, 0));
+  auto q = MakeQuery("www.example.org.", RrType::kA);
+  q[5] = 2;  // QDCOUNT 2
+  send(q);
+  send({0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1});  // pointer loop
+  q = MakeQuery("www.example.org.", RrType::kA);
+  q[11] = 1;  // ARCOUNT 1, no record
+  send(q);
+  dispatcher.OnDroppedInput(listener::DroppedInput::kTcpReadTimeout);
+  send(MakeQuery("www.example.org.", RrType::kA));  // fine: not counted
+
+  EXPECT_EQ(metrics.Value(InputReason::kShortHeader), 1);
+  EXPECT_EQ(metrics.Value(InputReason::kQuestionCount), 1);
+  EXPECT_EQ(metrics.Value(InputReason::kBadQuestion), 1);
+  EXPECT_EQ(metrics.Value(InputReason::kBadRecord), 1);
+  EXPECT_EQ(metrics.Value(InputReason::kTcpReadTimeout), 1);
+  EXPECT_EQ(metrics.Value(InputReason::kResponse), 0);
+  EXPECT_EQ(InputReasonName(InputReason::kBadOpt), "bad_opt");
+}
+
+TEST(DispatcherRrl, LimitsUdpWithSlipsAndLeavesTcpAlone) {
+  FixedPlugin* plugin = nullptr;
+  auto chain = MakeChain(wire::Rcode::kNoError, "example.org.", &plugin);
+  Dispatcher dispatcher({chain.get()}, 1232);
+  rrl::RateLimiterSettings settings;
+  settings.responses_per_second = 3;
+  settings.slip = 1;  // every limited answer is slipped
+  dispatcher.SetRateLimiter(std::make_unique<rrl::RateLimiter>(std::move(settings)));
+  petdns::testing::RecordingSink sink;
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  const auto query = MakeQuery("www.example.org.", RrType::kA);
+  for (int i = 0; i < 10; ++i) {
+    dispatcher.HandlePacket(
+        query, {reinterpret_cast<const sockaddr*>(&peer), listener::Transport::kUdp}, sink);
+  }
+  ASSERT_EQ(sink.messages.size(), 10u);  // within one second: 3 answers, 7 slips
+  int truncated = 0;
+  for (const auto& m : sink.messages) {
+    if ((m[2] & 0x02) == 0) continue;
+    ++truncated;
+    EXPECT_EQ(m[7], 0);  // ANCOUNT 0
+    EXPECT_EQ(Parse(m).question, "www.example.org. IN A");
+  }
+  EXPECT_GE(truncated, 6);  // 7, or 6 if the second turned over mid-loop
+  sink.messages.clear();
+  for (int i = 0; i < 10; ++i) {
+    dispatcher.HandlePacket(
+        query, {reinterpret_cast<const sockaddr*>(&peer), listener::Transport::kTcp}, sink);
+  }
+  ASSERT_EQ(sink.messages.size(), 10u);
+  for (const auto& m : sink.messages) EXPECT_EQ(m[2] & 0x02, 0);
 }
 
 }  // namespace

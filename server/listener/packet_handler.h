@@ -32,12 +32,23 @@ class ResponseSink {
   virtual std::unique_ptr<ResponseSink> Retain() noexcept { return nullptr; }
 };
 
+// Input a listener threw away before it became a packet, so the handler can count it.
+enum class DroppedInput : uint8_t {
+  kEmptyDatagram,   // a UDP datagram of zero bytes
+  kUdpOversize,     // a UDP datagram larger than a receive slot
+  kTcpZeroLength,   // a TCP frame with length 0: the connection is closed
+  kTcpReadTimeout,  // a partial TCP frame not completed in time (slow-loris): closed
+  kTcpStalled,      // answers queued and not read by the client in time: closed
+};
+
 class PacketHandler {
  public:
   virtual ~PacketHandler() = default;
   // Called on the listener's loop thread. Never throws; malformed input gets FORMERR or no reply.
   virtual void HandlePacket(std::span<const uint8_t> packet, const ClientInfo& client,
                             ResponseSink& sink) noexcept = 0;
+  // Called on the listener's loop thread for input dropped before HandlePacket.
+  virtual void OnDroppedInput(DroppedInput /*why*/) noexcept {}
 };
 
 }  // namespace petdns::listener

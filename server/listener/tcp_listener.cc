@@ -151,6 +151,12 @@ class TcpListener::Connection final : public ResponseSink {
     auto* conn = static_cast<Connection*>(timer->data);
     if (conn == nullptr) return;
     ++conn->owner_.closed_idle_;
+    // A plain idle connection is normal; a half-sent frame or unread answers are worth counting.
+    if (conn->paused_) {
+      conn->owner_.handler_.OnDroppedInput(DroppedInput::kTcpStalled);
+    } else if (conn->partial_timer_armed_) {
+      conn->owner_.handler_.OnDroppedInput(DroppedInput::kTcpReadTimeout);
+    }
     conn->Close();
     conn->owner_.Remove(conn);
   }
@@ -172,6 +178,7 @@ class TcpListener::Connection final : public ResponseSink {
         if (data.size() >= 2) {
           const size_t len = FrameLength(data[0], data[1]);
           if (len == 0) {  // RFC 7766 has no empty messages: treat as end of conversation
+            owner_.handler_.OnDroppedInput(DroppedInput::kTcpZeroLength);
             Close();
             return;
           }
@@ -193,6 +200,7 @@ class TcpListener::Connection final : public ResponseSink {
       }
       const size_t len = FrameLength(input_[0], input_[1]);
       if (len == 0) {
+        owner_.handler_.OnDroppedInput(DroppedInput::kTcpZeroLength);
         Close();
         return;
       }

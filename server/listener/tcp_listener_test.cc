@@ -135,6 +135,50 @@ TEST_F(TcpListenerTest, PartialFrameReadTimeoutClosesConnection) {
   EXPECT_TRUE(client->WaitClosed());
   EXPECT_EQ(listener.closed_idle(), 1u);
   EXPECT_TRUE(handler_.packets.empty());
+  EXPECT_EQ(handler_.dropped, std::vector<DroppedInput>{DroppedInput::kTcpReadTimeout});
+}
+
+TEST_F(TcpListenerTest, ReadTimeoutIsNotResetByTrickledBytes) {
+  TcpListener& listener =
+      Listen({.idle_timeout = milliseconds(60'000), .read_timeout = milliseconds(200)});
+  auto client = Connect();
+  ASSERT_TRUE(testing::RunLoopUntil(loop_.get(), [&] { return listener.connections() == 1; }));
+  ASSERT_TRUE(client->Write({0, 50}));
+  const auto start = std::chrono::steady_clock::now();
+  // A byte every 50 ms: the connection is busy, but the frame never completes in time.
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    if (!client->Write({1})) break;
+    closed = testing::RunLoopUntil(
+        loop_.get(), [&] { return listener.connections() == 0; }, milliseconds(50));
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
+  EXPECT_EQ(handler_.dropped, std::vector<DroppedInput>{DroppedInput::kTcpReadTimeout});
+}
+
+TEST_F(TcpListenerTest, ZeroLengthFrameClosesAndIsReported) {
+  Listen();
+  auto client = Connect();
+  ASSERT_TRUE(client->Write({0, 0, 0, 3, 1, 2, 3}));
+  EXPECT_TRUE(client->WaitClosed());
+  EXPECT_TRUE(handler_.packets.empty());
+  EXPECT_EQ(handler_.dropped, std::vector<DroppedInput>{DroppedInput::kTcpZeroLength});
+}
+
+TEST_F(TcpListenerTest, ClientThatNeverReadsIsClosedAsStalled) {
+  handler_.reply_size = 60'000;
+  Listen({.idle_timeout = milliseconds(300), .max_pending_output_bytes = 1024});
+  auto client = Connect(/*rcvbuf=*/4096);
+  Bytes queries;
+  for (int i = 0; i < 200; ++i) {
+    Bytes f = Frame({static_cast<uint8_t>(i)});
+    queries.insert(queries.end(), f.begin(), f.end());
+  }
+  ASSERT_TRUE(client->Write(queries));
+  EXPECT_TRUE(testing::RunLoopUntil(
+      loop_.get(), [&] { return !handler_.dropped.empty(); }, milliseconds(5000)));
+  EXPECT_EQ(handler_.dropped, std::vector<DroppedInput>{DroppedInput::kTcpStalled});
 }
 
 TEST_F(TcpListenerTest, ClosesConnectionsOverTheLimit) {

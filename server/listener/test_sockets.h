@@ -41,9 +41,11 @@ class RecordingHandler : public PacketHandler {
       sink.Send(reply);
     }
   }
+  void OnDroppedInput(DroppedInput why) noexcept override { dropped.push_back(why); }
 
   int replies = 1;
   size_t reply_size = 0;
+  std::vector<DroppedInput> dropped;
   std::vector<Bytes> packets;
   std::vector<Transport> transports;
   std::vector<uint16_t> peer_ports;

@@ -225,10 +225,14 @@ void UdpListener::ReadBatches() noexcept {
       const mmsghdr& m = b.recv_msgs[i];
       if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
         ++dropped_truncated_;
+        handler_.OnDroppedInput(DroppedInput::kUdpOversize);
         continue;
       }
       // An empty datagram is not a DNS message.
-      if (m.msg_len == 0 || m.msg_hdr.msg_namelen == 0) continue;
+      if (m.msg_len == 0 || m.msg_hdr.msg_namelen == 0) {
+        handler_.OnDroppedInput(DroppedInput::kEmptyDatagram);
+        continue;
+      }
       ++received_;
       const auto* peer = reinterpret_cast<const sockaddr*>(&b.peers[i]);
       sink_.set_peer(peer, m.msg_hdr.msg_namelen);

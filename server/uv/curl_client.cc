@@ -10,6 +10,7 @@
 
 #include "server/common/check.h"
 #include "server/common/log.h"
+#include "server/http/redact.h"
 
 namespace petdns::uv {
 namespace {
@@ -179,7 +180,7 @@ Result<std::unique_ptr<http::HttpCall>> CurlClient::Start(http::HttpRequest requ
   t->client = this;
   t->callbacks = std::move(callbacks);
   t->idle_timeout = request.low_speed_timeout;
-  t->url = request.url;
+  t->url = http::RedactUrl(request.url);  // for messages only: never a password in a log
   t->easy.reset(curl_easy_init());
   if (t->easy == nullptr) return MakeError(ErrorCode::kInternal, "curl_easy_init failed");
   CURL* e = t->easy.get();
@@ -192,16 +193,16 @@ Result<std::unique_ptr<http::HttpCall>> CurlClient::Start(http::HttpRequest requ
     UrlPtr u(curl_url());
     if (u == nullptr) return MakeError(ErrorCode::kInternal, "curl_url failed");
     if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-      return MakeError(ErrorCode::kInvalidArgument, "invalid URL " + url);
+      return MakeError(ErrorCode::kInvalidArgument, "invalid URL " + t->url);
     }
     char* raw = nullptr;
     if (curl_url_get(u.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK) {
-      return MakeError(ErrorCode::kInvalidArgument, "URL without host: " + url);
+      return MakeError(ErrorCode::kInvalidArgument, "URL without host: " + t->url);
     }
     CurlString host(raw);
     raw = nullptr;
     if (curl_url_get(u.get(), CURLUPART_PORT, &raw, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-      return MakeError(ErrorCode::kInvalidArgument, "URL without port: " + url);
+      return MakeError(ErrorCode::kInvalidArgument, "URL without port: " + t->url);
     }
     CurlString port(raw);
     if (curl_url_set(u.get(), CURLUPART_HOST, tls.server_name.c_str(), 0) != CURLUE_OK) {
@@ -209,7 +210,7 @@ Result<std::unique_ptr<http::HttpCall>> CurlClient::Start(http::HttpRequest requ
     }
     raw = nullptr;
     if (curl_url_get(u.get(), CURLUPART_URL, &raw, 0) != CURLUE_OK) {
-      return MakeError(ErrorCode::kInternal, "cannot rebuild URL " + url);
+      return MakeError(ErrorCode::kInternal, "cannot rebuild URL " + t->url);
     }
     CurlString rebuilt(raw);
     url = rebuilt.get();
@@ -271,8 +272,7 @@ Result<std::unique_ptr<http::HttpCall>> CurlClient::Start(http::HttpRequest requ
   set(CURLOPT_SSL_VERIFYPEER, tls.insecure_skip_verify ? 0L : 1L);
   set(CURLOPT_SSL_VERIFYHOST, tls.insecure_skip_verify ? 0L : 2L);
   if (rc != CURLE_OK) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "GET " + request.url + ": " + curl_easy_strerror(rc));
+    return MakeError(ErrorCode::kInvalidArgument, "GET " + t->url + ": " + curl_easy_strerror(rc));
   }
 
   if (t->idle_timeout.count() > 0) {
@@ -353,7 +353,9 @@ void CurlClient::AfterAction() noexcept {
     if (result == CURLE_OK) {
       finished.emplace_back(t->id, Status{});
     } else {
-      std::string detail = t->error[0] != '\0' ? t->error : curl_easy_strerror(result);
+      // curl's error text may quote the URL (or a header): keep credentials out of it.
+      std::string detail = http::RedactCredentials(
+          http::RedactUrl(t->error[0] != '\0' ? t->error : curl_easy_strerror(result)));
       finished.emplace_back(t->id, Error{ErrorCode::kUnavailable, "GET " + t->url + ": " + detail});
     }
   }

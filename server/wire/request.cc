@@ -42,11 +42,17 @@ bool ParseOpt(std::span<const uint8_t> packet, const NameBuffer& owner, size_t t
 
 Verdict ParseRequest(std::span<const uint8_t> packet, Request& out) noexcept {
   out = Request{};
-  if (packet.size() < kHeaderSize) return Verdict::kDrop;
+  auto malformed = [&out](Malformed why, Verdict verdict) {
+    out.malformed = why;
+    return verdict;
+  };
+  if (packet.size() < kHeaderSize) return malformed(Malformed::kShortHeader, Verdict::kDrop);
   const uint8_t* h = packet.data();
   out.id = ReadU16(h);
   out.flags = ReadU16(h + 2);
-  if ((out.flags & flags::kQr) != 0) return Verdict::kDrop;  // never answer a response
+  if ((out.flags & flags::kQr) != 0) {
+    return malformed(Malformed::kResponse, Verdict::kDrop);  // never answer a response
+  }
   out.opcode = static_cast<Opcode>((out.flags & flags::kOpcodeMask) >> 11);
   uint16_t qdcount = ReadU16(h + 4);
   uint16_t ancount = ReadU16(h + 6);
@@ -56,7 +62,7 @@ Verdict ParseRequest(std::span<const uint8_t> packet, Request& out) noexcept {
   size_t offset = kHeaderSize;
   if (qdcount == 1) {
     if (!ReadName(packet, offset, out.qname) || offset + 4 > packet.size()) {
-      return Verdict::kFormErr;
+      return malformed(Malformed::kBadQuestion, Verdict::kFormErr);
     }
     out.qtype = static_cast<RrType>(ReadU16(h + offset));
     out.qclass = ReadU16(h + offset + 2);
@@ -67,30 +73,36 @@ Verdict ParseRequest(std::span<const uint8_t> packet, Request& out) noexcept {
     LowerNameInPlace(std::span<char>(out.qname_lower.bytes.data(), out.qname_lower.length));
   }
   if (out.opcode != Opcode::kQuery) return Verdict::kNotImp;
-  if (qdcount != 1) return Verdict::kFormErr;
+  if (qdcount != 1) return malformed(Malformed::kQuestionCount, Verdict::kFormErr);
 
   // Walk the remaining sections: every record must parse, counts must not lie, and the one OPT
   // may appear only in the additional section.
   NameBuffer scratch;
   size_t type_offset = 0;
   for (uint32_t i = 0; i < uint32_t{ancount} + nscount; ++i) {
-    if (!SkipRecord(packet, offset, scratch, &type_offset)) return Verdict::kFormErr;
-    if (static_cast<RrType>(ReadU16(h + type_offset)) == RrType::kOpt) return Verdict::kFormErr;
+    if (!SkipRecord(packet, offset, scratch, &type_offset)) {
+      return malformed(Malformed::kBadRecord, Verdict::kFormErr);
+    }
+    if (static_cast<RrType>(ReadU16(h + type_offset)) == RrType::kOpt) {
+      return malformed(Malformed::kBadOpt, Verdict::kFormErr);
+    }
   }
   for (uint32_t i = 0; i < arcount; ++i) {
-    if (!SkipRecord(packet, offset, scratch, &type_offset)) return Verdict::kFormErr;
+    if (!SkipRecord(packet, offset, scratch, &type_offset)) {
+      return malformed(Malformed::kBadRecord, Verdict::kFormErr);
+    }
     if (static_cast<RrType>(ReadU16(h + type_offset)) != RrType::kOpt) continue;
-    if (out.edns.present) return Verdict::kFormErr;  // two OPT records
+    if (out.edns.present) return malformed(Malformed::kBadOpt, Verdict::kFormErr);  // two OPTs
     if (!ParseOpt(packet, scratch, type_offset, out.edns)) {
       out.edns = Edns{};
-      return Verdict::kFormErr;
+      return malformed(Malformed::kBadOpt, Verdict::kFormErr);
     }
   }
   // Trailing garbage after the counted records is tolerated, as most servers do.
 
   switch (out.qtype) {
     case RrType::kOpt:
-      return Verdict::kFormErr;
+      return malformed(Malformed::kBadOpt, Verdict::kFormErr);
     case RrType::kMaila:
     case RrType::kMailb:
       return Verdict::kNotImp;

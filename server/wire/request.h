@@ -17,6 +17,17 @@ struct Edns {
   bool dnssec_ok = false;
 };
 
+// Why ParseRequest said kDrop or kFormErr: the `reason` label of the malformed-input metric.
+enum class Malformed : uint8_t {
+  kNone,
+  kShortHeader,    // fewer than 12 bytes
+  kResponse,       // QR set: never answered
+  kQuestionCount,  // QDCOUNT other than 1
+  kBadQuestion,    // unreadable question: bad name (loop, bad pointer, long label/name), truncated
+  kBadRecord,      // a record past the question is truncated, or the counts promise more
+  kBadOpt,         // OPT in the wrong place, twice, with a bad owner or option lengths, or as QTYPE
+};
+
 struct Request {
   uint16_t id = 0;
   uint16_t flags = 0;  // as received
@@ -28,6 +39,7 @@ struct Request {
   uint16_t qclass = 0;
   size_t question_end = 0;  // offset just past the question in the packet
   Edns edns;
+  Malformed malformed = Malformed::kNone;  // set when the verdict is kDrop or kFormErr
 
   bool recursion_desired() const noexcept { return (flags & flags::kRd) != 0; }
   bool checking_disabled() const noexcept { return (flags & flags::kCd) != 0; }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "server/common/log.h"
+#include "server/http/redact.h"
 
 namespace petdns::plugins::kubernetes::api {
 
@@ -29,8 +30,9 @@ ApiSource::~ApiSource() {
 }
 
 void ApiSource::Start() {
-  log::Info("plugin/kubernetes",
-            "watching the API server " + endpoint_.server_url + " (" + endpoint_.source + ")");
+  log::Info("plugin/kubernetes", "watching the API server " +
+                                     http::RedactUrl(endpoint_.server_url) + " (" +
+                                     endpoint_.source + ")");
   for (auto& r : reflectors_) r->Start();
 }
 

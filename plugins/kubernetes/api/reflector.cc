@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "server/common/log.h"
+#include "server/http/redact.h"
 
 namespace petdns::plugins::kubernetes::api {
 namespace {
@@ -217,7 +218,8 @@ std::string Reflector::ResponseSummary() const {
   } else if (!body_.empty() && j.is_discarded()) {
     out += ": " + body_.substr(0, 200);
   }
-  return out;
+  // A proxy in front of the API server may echo the request, Authorization header included.
+  return http::RedactCredentials(out);
 }
 
 std::string Reflector::RbacHint() const {
@@ -544,8 +546,9 @@ bool Reflector::OnWatchEvent(WatchEvent&& ev) {
   const nlohmann::json& st = ev.object;
   const int code = IntField(st, "code");
   const std::string reason = StringField(st, "reason");
-  const std::string message =
-      "ERROR event " + std::to_string(code) + " " + reason + ": " + StringField(st, "message");
+  // The message is the server's text: a proxy may quote the request's credentials in it.
+  const std::string message = "ERROR event " + std::to_string(code) + " " + reason + ": " +
+                              http::RedactCredentials(StringField(st, "message"));
   if (IsExpired(code, reason)) {
     // Routine after compaction: relist at the last RV (falls back to "" if that is gone too).
     milliseconds delay = Failed(ReflectorError::kExpired);
