@@ -1,6 +1,9 @@
 #include "plugins/file/file_plugin.h"
 
+#include <cerrno>
+#include <cstring>
 #include <string>
+#include <utility>
 
 #include "server/common/log.h"
 #include "server/wire/message_writer.h"
@@ -14,16 +17,22 @@ constexpr std::string_view kLog = "plugin/file";
 // Zone transfers go out in messages of at most this size (RFC 5936 allows up to 65535).
 constexpr size_t kTransferMessageSize = 16384;
 
+// Inode, size, modification time and status change time (a chmod is a change too: the file
+// may have become unreadable, or readable again).
 bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
-         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
 }  // namespace
 
 FilePlugin::FilePlugin(FileOptions options, std::shared_ptr<const zones::CompiledZone> zone,
-                       chain::Runtime* runtime)
-    : options_(std::move(options)), zone_(std::move(zone)), runtime_(runtime) {
+                       chain::Runtime* runtime, FileMetrics metrics)
+    : options_(std::move(options)),
+      zone_(std::move(zone)),
+      runtime_(runtime),
+      metrics_(std::move(metrics)) {
   ::stat(options_.zone.path.c_str(), &last_stat_);
 }
 
@@ -37,7 +46,17 @@ void FilePlugin::OnStartup() {
 
 void FilePlugin::CheckForChange() {
   struct stat now {};
-  if (::stat(options_.zone.path.c_str(), &now) != 0) return;  // gone for now: keep serving
+  if (::stat(options_.zone.path.c_str(), &now) != 0) {
+    // Gone for now (deleted, or a volume being remounted): keep serving, say so once.
+    if (!std::exchange(missing_, true)) {
+      const int err = errno;
+      CountFailure();
+      log::Error(kLog, options_.zone.path + ": " + std::strerror(err) + "; still serving serial " +
+                           std::to_string(zone_->serial()));
+    }
+    return;
+  }
+  if (std::exchange(missing_, false)) log::Info(kLog, options_.zone.path + ": present again");
   if (SameFile(now, last_stat_)) return;
   last_stat_ = now;
   Reload();
@@ -60,16 +79,22 @@ void FilePlugin::Reload() {
         if (*result) {
           zone_ = std::move(**result);
           ++stats_.reloads;
+          if (metrics_.reloads != nullptr) metrics_.reloads->Increment();
           log::Info(kLog, wire::NameToText(zone_->origin()) + ": loaded " +
                               std::to_string(zone_->record_count()) + " records, serial " +
                               std::to_string(zone_->serial()));
         } else {
-          ++stats_.reload_failures;
+          CountFailure();
           log::Error(kLog, "reload failed, still serving serial " +
                                std::to_string(zone_->serial()) + ":\n" + result->error().message);
         }
         if (std::exchange(reload_again_, false)) Reload();
       });
+}
+
+void FilePlugin::CountFailure() noexcept {
+  ++stats_.reload_failures;
+  if (metrics_.reload_failures != nullptr) metrics_.reload_failures->Increment();
 }
 
 chain::Outcome FilePlugin::Serve(chain::Query& q, chain::Next next) noexcept {

@@ -5,6 +5,8 @@
 // is the worker loop while petdns runs one loop).
 #pragma once
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -27,7 +29,14 @@ struct FileOptions {
   CidrSet transfer_to;                              // who may AXFR
 };
 
-// Counters, read by tests (and the metrics plugin later).
+// The exported series of one zone (README "Metrics"); null when not registered (tests).
+struct FileMetrics {
+  std::shared_ptr<prometheus::Registry> registry;  // keeps the counters below alive
+  prometheus::Counter* reloads = nullptr;
+  prometheus::Counter* reload_failures = nullptr;
+};
+
+// Counters, read by tests.
 struct FileStats {
   uint64_t reloads = 0;
   uint64_t reload_failures = 0;
@@ -38,7 +47,7 @@ struct FileStats {
 class FilePlugin final : public chain::Plugin {
  public:
   FilePlugin(FileOptions options, std::shared_ptr<const zones::CompiledZone> zone,
-             chain::Runtime* runtime);
+             chain::Runtime* runtime, FileMetrics metrics = {});
 
   std::string_view Name() const noexcept override { return "file"; }
   chain::Outcome Serve(chain::Query& q, chain::Next next) noexcept override;
@@ -52,11 +61,14 @@ class FilePlugin final : public chain::Plugin {
  private:
   chain::Outcome Transfer(chain::Query& q) noexcept;
   void CheckForChange();
+  void CountFailure() noexcept;
 
   FileOptions options_;
   std::shared_ptr<const zones::CompiledZone> zone_;
   chain::Runtime* runtime_;
   struct stat last_stat_ {};
+  bool missing_ = false;  // the last check could not stat the file (logged once)
+  FileMetrics metrics_;
   bool reloading_ = false;
   bool reload_again_ = false;
   FileStats stats_;

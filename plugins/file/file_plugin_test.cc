@@ -117,6 +117,24 @@ TEST_F(FilePluginTest, ReloadsWhenTheFileChangesAndKeepsOldDataOnError) {
   EXPECT_EQ(file.stats().reload_failures, 2u);
 }
 
+TEST_F(FilePluginTest, DeletedFileIsCountedOnceKeepsTheZoneAndIsReloadedWhenBack) {
+  auto plugin = Build();
+  ASSERT_TRUE(plugin);
+  (*plugin)->OnStartup();
+  auto& file = static_cast<FilePlugin&>(**plugin);
+
+  std::filesystem::remove(dir_ + "/z.zone");
+  runtime_.FireTimers();
+  runtime_.FireTimers();  // still gone: not counted again
+  EXPECT_EQ(file.stats().reload_failures, 1u);
+  EXPECT_EQ(Ask(file, "www.example.test.", RrType::kA)[0].answer.size(), 1u);  // still served
+
+  WriteZone(std::string(kZoneV1) + "new IN A 192.0.2.20\n");
+  runtime_.FireTimers();
+  EXPECT_EQ(file.stats().reloads, 1u);
+  EXPECT_EQ(Ask(file, "new.example.test.", RrType::kA)[0].answer.size(), 1u);
+}
+
 TEST_F(FilePluginTest, TransfersZoneOverTcpToAllowedClients) {
   auto plugin = Build();
   ASSERT_TRUE(plugin);

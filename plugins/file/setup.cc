@@ -1,5 +1,12 @@
 #include "plugins/file/setup.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <exception>
+#include <map>
+#include <string>
+
 #include "plugins/file/file_plugin.h"
 #include "server/config/table_reader.h"
 #include "server/wire/name.h"
@@ -56,8 +63,28 @@ Result<chain::PluginPtr> Setup(chain::SetupContext& ctx, const toml::table& tabl
   options.zone.origin = origin;
   auto zone = zones::LoadZoneFile(options.zone);
   if (!zone) return zone.error();
-  return chain::PluginPtr(
-      std::make_unique<FilePlugin>(std::move(options), std::move(*zone), ctx.runtime));
+  FileMetrics metrics;
+  if (ctx.metrics != nullptr) {
+    try {
+      const std::map<std::string, std::string> labels{{"zone", wire::NameToText(origin)}};
+      metrics.registry = ctx.metrics;
+      metrics.reloads = &prometheus::BuildCounter()
+                             .Name("petdns_file_reloads_total")
+                             .Help("Zone file reloads that took effect.")
+                             .Register(*ctx.metrics)
+                             .Add(labels);
+      metrics.reload_failures =
+          &prometheus::BuildCounter()
+               .Name("petdns_file_reload_failures_total")
+               .Help("Zone file reloads that failed (the zone stayed), and zone files gone.")
+               .Register(*ctx.metrics)
+               .Add(labels);
+    } catch (const std::exception&) {
+      metrics = {};  // metrics are best effort
+    }
+  }
+  return chain::PluginPtr(std::make_unique<FilePlugin>(std::move(options), std::move(*zone),
+                                                       ctx.runtime, std::move(metrics)));
 }
 
 }  // namespace petdns::plugins::file

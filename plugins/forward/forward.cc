@@ -20,6 +20,7 @@ struct Question {
   wire::NameBuffer name;
   uint16_t type = 0;
   uint16_t qclass = 0;
+  size_t end = 0;  // offset just past the question
 };
 
 bool ReadQuestion(std::span<const uint8_t> message, Question& out) noexcept {
@@ -30,12 +31,32 @@ bool ReadQuestion(std::span<const uint8_t> message, Question& out) noexcept {
   if (offset + 4 > message.size()) return false;
   out.type = wire::ReadU16(message.data() + offset);
   out.qclass = wire::ReadU16(message.data() + offset + 2);
+  out.end = offset + 4;
   return true;
 }
 
 // ". IN NS" with RD set: the health probe CoreDNS sends.
 std::vector<uint8_t> ProbeQuery() {
   return {0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x02, 0x00, 0x01};
+}
+
+// Every record the header counts lies inside the message: its owner name reads (compression
+// included), and its fixed fields and RDATA fit. A response cut inside a record is not relayed.
+bool RecordsFit(std::span<const uint8_t> message, size_t offset) noexcept {
+  constexpr size_t kCountsOffset = 6;  // ANCOUNT, NSCOUNT, ARCOUNT
+  constexpr size_t kFixedFields = 10;  // TYPE, CLASS, TTL, RDLENGTH
+  size_t records = 0;
+  for (size_t i = 0; i < 3; ++i) records += wire::ReadU16(message.data() + kCountsOffset + 2 * i);
+  wire::NameBuffer owner;
+  for (size_t i = 0; i < records; ++i) {
+    if (!wire::ReadName(message, offset, owner)) return false;
+    if (message.size() - offset < kFixedFields) return false;
+    const size_t rdlength = wire::ReadU16(message.data() + offset + 8);
+    offset += kFixedFields;
+    if (message.size() - offset < rdlength) return false;
+    offset += rdlength;
+  }
+  return true;
 }
 
 bool Truncated(std::span<const uint8_t> message) noexcept {
@@ -53,8 +74,11 @@ bool ValidResponse(std::span<const uint8_t> query, std::span<const uint8_t> resp
   if ((qflags & wire::flags::kOpcodeMask) != (rflags & wire::flags::kOpcodeMask)) return false;
   Question asked, answered;
   if (!ReadQuestion(query, asked) || !ReadQuestion(response, answered)) return false;
-  return asked.type == answered.type && asked.qclass == answered.qclass &&
-         wire::NamesEqual(asked.name.view(), answered.name.view());
+  if (asked.type != answered.type || asked.qclass != answered.qclass ||
+      !wire::NamesEqual(asked.name.view(), answered.name.view())) {
+    return false;
+  }
+  return RecordsFit(response, answered.end);
 }
 
 // One query waiting on upstreams.
@@ -187,14 +211,13 @@ void ForwardPlugin::OnResponse(Inflight& f, Result<std::vector<uint8_t>> respons
   ++stats_.failures;
   bool was_down = upstream.Down(options_.max_fails);
   upstream.RecordFailure();
+  const std::string reason =
+      response ? std::string("response does not match the query") : response.error().message;
   if (!was_down && upstream.Down(options_.max_fails)) {
     log::Warning(kLog, upstream.text() + ": marked down after " + std::to_string(upstream.fails()) +
-                           " failures; probing it");
-  }
-  if (!response) {
-    log::Debug(kLog, upstream.text() + ": " + response.error().message);
+                           " failures (last: " + reason + "); probing it");
   } else {
-    log::Debug(kLog, upstream.text() + ": response does not match the query");
+    log::Debug(kLog, upstream.text() + ": " + reason);
   }
   Attempt(f);
 }

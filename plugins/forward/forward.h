@@ -94,7 +94,8 @@ class ForwardPlugin final : public chain::Plugin {
 };
 
 // Whether `response` answers `query`: full header, same ID, QR set, same opcode, and the same
-// single question (name compared case-insensitively, type, class).
+// single question (name compared case-insensitively, type, class), and every record it counts
+// complete inside the message.
 bool ValidResponse(std::span<const uint8_t> query, std::span<const uint8_t> response) noexcept;
 
 }  // namespace petdns::plugins::forward

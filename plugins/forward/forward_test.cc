@@ -255,6 +255,35 @@ TEST_F(ForwardPluginTest, RejectsGarbageResponses) {
   EXPECT_EQ(r[0].rcode, 2);
 }
 
+TEST(ValidResponse, RejectsAnAnswerCutInsideARecord) {
+  const std::vector<uint8_t> query = MakeQuery("www.example.test.", RrType::kA);
+  const std::vector<uint8_t> whole = Answer(query);
+  EXPECT_TRUE(ValidResponse(query, whole));
+  // Cut inside the RDATA, inside the fixed fields, and right after the question.
+  for (size_t cut : {size_t{2}, size_t{8}, size_t{16}}) {
+    SCOPED_TRACE(cut);
+    std::vector<uint8_t> cut_short(whole.begin(), whole.end() - static_cast<std::ptrdiff_t>(cut));
+    EXPECT_FALSE(ValidResponse(query, cut_short));
+  }
+  // ARCOUNT claiming a record that is not there.
+  std::vector<uint8_t> lying = whole;
+  wire::WriteU16(lying.data() + 10, 1);
+  EXPECT_FALSE(ValidResponse(query, lying));
+}
+
+TEST_F(ForwardPluginTest, RelaysNoAnswerCutInsideARecord) {
+  BuildOk(kThree);
+  Ask("www.example.test.");
+  std::vector<uint8_t> cut = Answer(sent_[0].query);
+  cut.resize(cut.size() - 2);
+  Complete(0, cut);
+  ASSERT_EQ(sent_.size(), 2u);  // a failure: the next upstream is asked
+  Complete(1, Answer(sent_[1].query));
+  auto r = Replies();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].rcode, 0);
+}
+
 TEST_F(ForwardPluginTest, AcceptsTheQuestionInAnotherCase) {
   BuildOk(kThree);
   Ask("www.example.test.");

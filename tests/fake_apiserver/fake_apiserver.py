@@ -835,6 +835,7 @@ class Faults:
         self.hang = []  # [count, regex or None, before_headers]
         self.garbage_next = 0
         self.garbage_line = None
+        self.garbage_lists = []  # [count, regex or None, body]
         self.unauthorized_until_token_change = False
         self.generation = getattr(self, "generation", 0) + 1  # releases hung requests
 
@@ -1001,6 +1002,10 @@ class _Handler(BaseHTTPRequestHandler):
             rule = fake._take_fail_rule(self.command, self.path)
             if rule is not None and not (rule.as_event and is_watch):
                 raise rule.error(route, fake.store.rv)
+            if kind == "resource" and route.verb == "list":
+                garbage = fake._take_garbage_list(self.path)
+                if garbage is not None:
+                    return self._send_bytes(200, garbage)
             if kind == "notfound":
                 return self._non_resource(url.path)
             table = negotiate(self.headers.get("Accept"))
@@ -1545,6 +1550,7 @@ class FakeApiServer:
 
     def start(self):
         ctx = None
+        self._stopping = False  # a stopped server may start again (same port: API came back)
         if self.tls:
             if self.cert_dir is None:
                 self._tmpdir = tempfile.mkdtemp(prefix="fake-apiserver-tls-")
@@ -1882,6 +1888,26 @@ class FakeApiServer:
             self.faults.garbage_next = int(count)
             self.faults.garbage_line = data
 
+    def garbage_next_lists(self, count=1, body=None, path_regex=None):
+        """The next `count` matching list requests get 200 and `body` (default: JSON cut off in
+        the middle of an item) instead of the list."""
+        data = body if body is not None else '{"kind":"ServiceList","items":[{"metadata":{"na'
+        if isinstance(data, str):
+            data = data.encode()
+        with self.store.cond:
+            self.faults.garbage_lists.append(
+                [int(count), re.compile(path_regex) if path_regex else None, data])
+
+    def _take_garbage_list(self, target):
+        with self.store.cond:
+            for entry in self.faults.garbage_lists:
+                count, rx, data = entry
+                if count != 0 and (rx is None or rx.search(target)):
+                    if count > 0:
+                        entry[0] -= 1
+                    return data
+            return None
+
     def bookmark_now(self, path_regex=None):
         """Send a BOOKMARK now on open watches that asked for bookmarks."""
         with self.store.cond:  # (an RLock) so no event slips in between
@@ -1993,6 +2019,9 @@ class FakeApiServer:
             return 200, {"ok": True, "watches": self.error_watches(b.get("code", 410), rx,
                                                                    b.get("message"))}
         if op == "garbage":
+            if b.get("nextLists"):
+                self.garbage_next_lists(b["nextLists"], b.get("body"), rx)
+                return 200, ok
             if b.get("nextWatches"):
                 self.garbage_next_watches(b["nextWatches"], b.get("line"))
                 return 200, ok

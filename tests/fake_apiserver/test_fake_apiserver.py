@@ -990,6 +990,33 @@ def test_hang_before_headers(srv):
     assert get(srv, "/api/v1/services")[0] == 200  # only one was hung
 
 
+def test_garbage_next_lists(srv):
+    srv.create(svc("a"))
+    srv.garbage_next_lists(1, path_regex="^/api/v1/services")
+    assert get(srv, "/api/v1/pods")[0] == 200  # not matched
+    status, _, body = get(srv, "/api/v1/services?limit=500")
+    assert status == 200 and isinstance(body, str) and body.startswith('{"kind":"ServiceList"')
+    status, _, body = get(srv, "/api/v1/services")  # only one
+    assert status == 200 and body["items"][0]["metadata"]["name"] == "a"
+    assert request(srv, "POST", "/_fake/garbage", {"nextLists": 1, "body": "<html>"})[0] == 200
+    assert get(srv, "/api/v1/namespaces")[2] == "<html>"
+
+
+def test_restart_keeps_port_objects_and_watch_history(srv):
+    srv.create(svc("a"))
+    rv = srv.resource_version
+    port = srv.port
+    srv.stop()
+    srv.start()
+    assert srv.port == port
+    srv.create(svc("b"))
+    w = RawWatch(srv.port, f"/api/v1/services?watch=true&resourceVersion={rv}")
+    try:
+        assert w.next_event()["object"]["metadata"]["name"] == "b"
+    finally:
+        w.close()
+
+
 def test_garbage_on_watch(srv):
     w = RawWatch(srv.port, "/api/v1/services?watch=true&resourceVersion=1")
     try:

@@ -87,6 +87,14 @@ Status WatchStreamParser::Feed(std::string_view chunk, const EventFn& on_event) 
     }
     if (c == '"') {
       in_string_ = true;
+    } else if (c == '\n') {
+      // The API server writes each event as compact JSON plus "\n" (strings escape their line
+      // breaks), so a line break inside a value means the value was cut short: a broken line
+      // must not swallow the events after it while its braces never balance.
+      result = MakeError(ErrorCode::kParse,
+                         "watch event cut short at the end of its line: " +
+                             Excerpt(std::string_view(buffer_).substr(start, i - start)));
+      break;
     } else if (c == '{' || c == '[') {
       ++depth_;
     } else if ((c == '}' || c == ']') && --depth_ == 0) {

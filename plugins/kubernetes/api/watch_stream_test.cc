@@ -116,6 +116,24 @@ TEST(WatchStreamParser, GarbageIsAnError) {
   }
 }
 
+TEST(WatchStreamParser, UnbalancedLineIsAnErrorAtItsLineBreak) {
+  // A line whose braces never close must not swallow the events after it.
+  WatchStreamParser p;
+  Collector c;
+  Status st = p.Feed(kAdded + R"({"type":"ADDED","object":{garbage)" + "\n", c.Fn());
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("cut short at the end of its line: {\"type\":\"ADDED\""),
+            std::string::npos)
+      << st.error().message;
+  EXPECT_EQ(c.events.size(), 1u);
+  // Also when the line break comes in a later chunk, with more events after it.
+  WatchStreamParser q;
+  Collector d;
+  ASSERT_TRUE(q.Feed(R"({"type":"ADDED","object":{"a":[1,)", d.Fn()));
+  EXPECT_FALSE(q.Feed("\n" + kBookmark + kDeleted, d.Fn()));
+  EXPECT_TRUE(d.events.empty());
+}
+
 TEST(WatchStreamParser, StopsWhenTheCallbackSaysSo) {
   WatchStreamParser p;
   int seen = 0;
