@@ -102,6 +102,13 @@ struct Server::Impl final : chain::ProcessHooks {
   uv::Loop loop;  // first: destroyed last, after every handle below is closed
   std::unique_ptr<uv::LoopRuntime> runtime;  // process-wide: SIGTERM, SIGHUP, config polling
   std::unique_ptr<Generation> current;
+  // A reloaded configuration, started, waiting for its plugins to be ready to take over.
+  std::unique_ptr<Generation> pending;
+  std::chrono::steady_clock::time_point pending_since;
+  uint64_t pending_number = 0;  // tells a replaced pending generation's poll to stop
+  static constexpr std::chrono::milliseconds kReloadReadyPoll{20};
+  static constexpr std::chrono::milliseconds kReloadWaitReport{10000};
+  std::chrono::steady_clock::duration next_wait_report = kReloadWaitReport;
   std::vector<std::unique_ptr<Generation>> retiring;
   std::map<AddressKey, Endpoint> endpoints;
   std::vector<Endpoint> closed_endpoints;  // stopped, freed with the retiring generation
@@ -252,17 +259,59 @@ struct Server::Impl final : chain::ProcessHooks {
     }
     auto next = Build(std::move(*config));
     if (!next) return fail(next.error().message);
-    if (Status st = Activate(**next); !st) {
+    // The new plugins start beside the running ones and take over only once every one of them is
+    // ready: a kubernetes plugin that has not listed yet would answer SERVFAIL for the whole
+    // cluster, and a reload must not lose a record that is being served. A reload that comes
+    // meanwhile replaces this one.
+    pending = std::move(*next);
+    pending_since = std::chrono::steady_clock::now();
+    ++pending_number;
+    for (auto& c : pending->chains) c->Startup();
+    SwitchWhenReady(pending_number);
+  }
+
+  static bool AllReady(const Generation& generation) {
+    for (const auto& chain : generation.chains) {
+      for (const chain::PluginPtr& p : chain->plugins()) {
+        if (!p->Ready()) return false;
+      }
+    }
+    return true;
+  }
+
+  void SwitchWhenReady(uint64_t number) {
+    if (pending == nullptr || number != pending_number || stopping) return;  // replaced, or done
+    Generation* generation = pending.get();
+    if (!AllReady(*generation)) {
+      const auto waited = std::chrono::steady_clock::now() - pending_since;
+      if (waited >= next_wait_report) {
+        std::string names;
+        for (const auto& chain : generation->chains) {
+          for (const chain::PluginPtr& p : chain->plugins()) {
+            if (!p->Ready()) names += (names.empty() ? "" : ", ") + std::string(p->Name());
+          }
+        }
+        log::Warning(kLog, "reload of " + config_path + " waits for " + names +
+                               " to be ready; the running configuration keeps serving");
+        next_wait_report += kReloadWaitReport;
+      }
+      runtime->After(kReloadReadyPoll, [this, number] { SwitchWhenReady(number); });
+      return;
+    }
+    std::unique_ptr<Generation> next = std::move(pending);
+    next_wait_report = kReloadWaitReport;
+    if (Status st = Activate(*next); !st) {
       if (Status back = Activate(*current); !back) log::Error(kLog, back.error().message);
       std::string why = st.error().message;
       if (!current->config.global.user.empty() && why.find("permission denied") != why.npos) {
         why += " (petdns switched to user '" + current->config.global.user +
                "' after start: a new port below 1024 needs a restart)";
       }
-      return fail(why);
+      reload_failures->Increment();
+      log::Error(kLog, "reload failed, keeping the running configuration:\n" + why);
+      return;
     }
-    for (auto& c : (*next)->chains) c->Startup();
-    std::unique_ptr<Generation> old = std::exchange(current, std::move(*next));
+    std::unique_ptr<Generation> old = std::exchange(current, std::move(next));
     old->runtime->Shutdown();  // its timers stop now; its plugins live on for answers in flight
     retiring.push_back(std::move(old));
     Generation* retired = retiring.back().get();
@@ -296,6 +345,7 @@ struct Server::Impl final : chain::ProcessHooks {
       e.udp->Stop();
       e.tcp->Stop();
     }
+    pending.reset();
     current.reset();
     retiring.clear();
     closed_endpoints.clear();
