@@ -22,6 +22,9 @@ KubernetesMetrics::KubernetesMetrics(prometheus::Registry& registry) {
                      "Updates built on the main loop (the few services a change touched).");
   decode_errors_ = counter("petdns_kubernetes_decode_errors_total",
                            "Kubernetes objects that could not be decoded and were skipped.");
+  manifest_errors_ = counter("petdns_kubernetes_manifest_errors_total",
+                             "Problems reported in the manifests directory: files that do not "
+                             "parse, objects rejected, a directory that cannot be read.");
   auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
   };
@@ -76,6 +79,13 @@ void KubernetesMetrics::DecodeErrors(uint64_t total) {
     decode_errors_->Increment(static_cast<double>(total - decode_errors_seen_));
   }
   decode_errors_seen_ = total;
+}
+
+void KubernetesMetrics::ManifestErrors(uint64_t total) {
+  if (total > manifest_errors_seen_) {
+    manifest_errors_->Increment(static_cast<double>(total - manifest_errors_seen_));
+  }
+  manifest_errors_seen_ = total;
 }
 
 void KubernetesMetrics::SourceStats(const std::vector<kubernetes::SourceStats>& stats) {

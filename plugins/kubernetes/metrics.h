@@ -22,6 +22,7 @@ class KubernetesMetrics {
   void ObserveProgramming(double seconds) { programming_->Observe(seconds); }
   void Published(bool batch, size_t services, size_t endpoints);
   void DecodeErrors(uint64_t total);
+  void ManifestErrors(uint64_t total);
   // The source's cumulative counters; counters move by the difference since the last call.
   void SourceStats(const std::vector<kubernetes::SourceStats>& stats);
 
@@ -41,6 +42,8 @@ class KubernetesMetrics {
   prometheus::Counter* updates_ = nullptr;
   prometheus::Counter* decode_errors_ = nullptr;
   uint64_t decode_errors_seen_ = 0;
+  prometheus::Counter* manifest_errors_ = nullptr;
+  uint64_t manifest_errors_seen_ = 0;
   prometheus::Gauge* services_ = nullptr;
   prometheus::Gauge* endpoints_ = nullptr;
   std::array<PerResource, 4> resources_;

@@ -29,6 +29,8 @@ class Source {
   virtual void Start() = 0;
   virtual void Stop() = 0;
   virtual std::vector<SourceStats> Stats() const { return {}; }
+  // Problems found in the source's own input so far (the manifests directory's files).
+  virtual uint64_t InputErrors() const { return 0; }
 };
 
 }  // namespace petdns::plugins::kubernetes

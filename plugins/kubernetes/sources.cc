@@ -19,6 +19,7 @@ class ManifestSourceAdapter final : public Source {
     if (Status st = source_.Start(); !st) log::Error(kLog, st.error().message);
   }
   void Stop() override { source_.Stop(); }
+  uint64_t InputErrors() const override { return source_.errors_reported(); }
 
  private:
   ManifestSource source_;

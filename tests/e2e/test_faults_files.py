@@ -222,10 +222,13 @@ def test_manifest_half_written_then_completed(cluster):
     srv = cluster
     full = srv.web.read_text().replace("replicas: 2", "replicas: 3")
     cut = full.index("replicas: 3") + len("repl")
+    errors_before = srv.metric("petdns_kubernetes_manifest_errors_total")
     with Prober(srv, srv.records):
         srv.web.write_text(full[:cut] + "\n  selector: [")  # "repl" + an unclosed flow sequence
         wait_for(lambda: re.search(r"nginx-web\.yaml:\d+", srv.log()),
                  what=f"parse error with file:line:\n{srv.log()}")
+        wait_for(lambda: srv.metric("petdns_kubernetes_manifest_errors_total") > errors_before,
+                 what="petdns_kubernetes_manifest_errors_total counted the parse error")
         time.sleep(0.6)  # several more polls
         assert srv.ready() == 200
     srv.web.write_text(full)  # (the prober would see web-2 join: stop it first)
@@ -254,10 +257,13 @@ def test_manifest_directory_removed_keeps_records_then_recovers(cluster):
     srv = cluster
     text = srv.web.read_text()
     away = srv.manifests.with_name("manifests.away")
+    errors_before = srv.metric("petdns_kubernetes_manifest_errors_total")
     with Prober(srv, srv.records):
         srv.manifests.rename(away)
         wait_for(lambda: re.search(r"manifests[^\n]*(No such file|not found|cannot)",
                                    srv.log()), what=f"missing directory logged:\n{srv.log()}")
+        wait_for(lambda: srv.metric("petdns_kubernetes_manifest_errors_total") > errors_before,
+                 what="petdns_kubernetes_manifest_errors_total counted the missing directory")
         time.sleep(0.6)
         assert srv.ready() == 200
         away.rename(srv.manifests)

@@ -121,7 +121,10 @@ struct ManifestSource::State : std::enable_shared_from_this<ManifestSource::Stat
     in_flight = false;
     if (stopped) return;
     if (!job.scan_ok) {
-      if (job.scan_error != last_scan_error) log::Error(kLogPrefix, job.scan_error);
+      if (job.scan_error != last_scan_error) {
+        log::Error(kLogPrefix, job.scan_error);
+        ++errors_reported;
+      }
       last_scan_error = job.scan_error;
       // Keep everything already published (a directory briefly gone while a volume is
       // remounted must not empty DNS); if nothing was ever published, say "nothing" once.
@@ -134,6 +137,7 @@ struct ManifestSource::State : std::enable_shared_from_this<ManifestSource::Stat
       observed = std::move(job.now);
       files = std::move(job.files);
       for (const std::string& error : job.errors) log::Error(kLogPrefix, error);
+      errors_reported += job.errors.size();
       if (job.reread || job.rebuild) last_errors = job.errors;
       if (job.rebuild) Publish(std::move(job.snapshot));
     }
@@ -167,6 +171,7 @@ struct ManifestSource::State : std::enable_shared_from_this<ManifestSource::Stat
   Observed observed;
   std::string last_scan_error;
   std::vector<std::string> last_errors;
+  uint64_t errors_reported = 0;  // every error line logged
   uint64_t publishes = 0;
 };
 
@@ -202,6 +207,8 @@ const std::vector<std::string>& ManifestSource::last_errors() const noexcept {
 }
 
 uint64_t ManifestSource::publishes() const noexcept { return state_->publishes; }
+
+uint64_t ManifestSource::errors_reported() const noexcept { return state_->errors_reported; }
 
 Result<ManifestSnapshot> LoadOnce(const ManifestOptions& options) {
   auto loader = ManifestLoader::Create(options);

@@ -39,6 +39,8 @@ class ManifestSource {
   const std::vector<std::string>& last_errors() const noexcept;
   // Number of times the sink was given a new set of objects.
   uint64_t publishes() const noexcept;
+  // Problems logged so far: files that do not parse, objects rejected, an unreadable directory.
+  uint64_t errors_reported() const noexcept;
 
  private:
   struct State;

@@ -1,11 +1,13 @@
 #include "plugins/kubernetes/manifests/yaml_to_json.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -233,6 +235,57 @@ class Converter {
   ConvertError error_{0, ""};
 };
 
+// yaml-cpp 0.7 loops forever, making empty documents, on a token that no node can start with at
+// the top of a document (a stray ',' as in ",", "- a\n," or "---\n,"): the parser ends each
+// document without consuming that token. A stream holds at most one document more than it has
+// "---" and "..." markers, so a first pass that builds nothing counts the documents and stops
+// there (tests/fuzz/corpus/kubernetes_objects/crash-yaml-stray-comma).
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents;
+    last = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  size_t documents = 0;
+  YAML::Mark last = YAML::Mark::null_mark();
+};
+
+// Whether yaml-cpp would stop on `text`; if not, `result` says where it went wrong. Throws what
+// yaml-cpp throws.
+bool DocumentsEnd(std::string_view text, YamlParseResult& result) {
+  size_t limit = 1;
+  for (std::string_view marker : {"---", "..."}) {
+    for (size_t at = text.find(marker); at != std::string_view::npos;
+         at = text.find(marker, at + 1)) {
+      ++limit;
+    }
+  }
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  while (parser.HandleNextDocument(counter)) {
+    if (counter.documents > limit) {
+      result.ok = false;
+      result.line = counter.last.is_null() ? 0 : counter.last.line + 1;
+      result.error = "unexpected token where a document or node should start (a stray ',')";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 json ResolvePlainScalar(const std::string& text) {
@@ -246,6 +299,7 @@ json ResolvePlainScalar(const std::string& text) {
 YamlParseResult YamlToJson(std::string_view text) noexcept {
   YamlParseResult result;
   try {
+    if (!DocumentsEnd(text, result)) return result;
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
     result.documents.reserve(docs.size());
     for (const YAML::Node& doc : docs) {
