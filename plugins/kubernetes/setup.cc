@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "plugins/kubernetes/ip_address.h"
 #include "plugins/kubernetes/kubernetes_plugin.h"
 #include "plugins/kubernetes/metrics.h"
 #include "plugins/kubernetes/sources.h"
@@ -58,7 +59,14 @@ Result<chain::PluginPtr> Setup(chain::SetupContext& ctx, const toml::table& tabl
   if (namespaces) records.namespaces = *namespaces;
   records.endpoint_pod_names = endpoint_pod_names.value_or(false);
   records.ignore_empty_service = ignore_empty_service.value_or(false);
-  if (ns_addresses) records.ns_addresses = *ns_addresses;
+  if (ns_addresses) {
+    for (const std::string& address : *ns_addresses) {
+      if (!IpAddress::Parse(address)) {
+        reader.AddError("ns_addresses", "'" + address + "' is not an IP address");
+      }
+    }
+    records.ns_addresses = *ns_addresses;
+  }
   if (rebuild_delay) options.rebuild_delay = *rebuild_delay;
 
   // fallthrough = true | ["zone.", ...]: NXDOMAIN for those names goes to the next plugin.

@@ -205,3 +205,13 @@ def test_signal_stops_server_with_exit_0(launch, sig):
         conn.close()
     assert rc == 0, srv.log()
     assert elapsed < 2.5, f"took {elapsed:.2f}s to stop"
+
+
+def test_check_rejects_ns_addresses_that_are_not_ips(binary, tmp_path):
+    (tmp_path / "m").mkdir()
+    config = ('[[server]]\nlisten = ["127.0.0.1:5399"]\nzones = ["cluster.local."]\n'
+              '[server.kubernetes]\nmanifests = "m"\nns_addresses = ["10.96.0.10", "ns1"]\n')
+    res = check(binary, tmp_path, config)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert re.search(r"petdns\.toml:6(:\d+)?: .*'ns1' is not an IP address", res.stderr), \
+        res.stderr
