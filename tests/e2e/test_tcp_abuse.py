@@ -3,6 +3,7 @@ flood from a client that never reads is held to tcp_max_queued_bytes (the server
 flat) and closed once stuck, and good clients are answered meanwhile.
 """
 
+import os
 import re
 import socket
 import threading
@@ -97,6 +98,8 @@ def test_slow_loris_clients_are_closed_after_read_timeout(abused):
     assert malformed(abused, "tcp_read_timeout") == 50
 
 
+@pytest.mark.skipif(os.environ.get("PETDNS_E2E_SANITIZER") == "address",
+                    reason="ASan's quarantine holds freed memory: RSS says nothing about a bound")
 def test_pipelined_flood_that_never_reads_keeps_memory_bounded(abused):
     query = wire.tcp_frame(dns.message.make_query("bigtxt.example.org.", "TXT").to_wire())
     chunk = query * 2000  # ~80 KB of queries whose answers are ~4 KB each
