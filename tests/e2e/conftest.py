@@ -236,6 +236,27 @@ def start_on_free_port(binary, workdir, make_config, wait=True, attempts=3):
                 raise
 
 
+def start_example_org(binary, workdir, global_toml=""):
+    """petdns serving the example.org test zone on a free port, with /metrics on another
+    (srv.metrics_port). `global_toml` ([global], [global.rrl] tables) comes first."""
+    copy_testdata(workdir, "example.org.zone")
+    metrics_port = free_port()
+
+    def make(port):
+        return f"""{global_toml}
+[[server]]
+listen = ["127.0.0.1:{port}"]
+zones = ["example.org."]
+[server.file]
+path = "example.org.zone"
+[server.metrics]
+listen = "127.0.0.1:{metrics_port}"
+"""
+    srv = start_on_free_port(binary, workdir, make)
+    srv.metrics_port = metrics_port
+    return srv
+
+
 @pytest.fixture
 def launch(binary, tmp_path):
     """Factory: launch(config_text_for_port) -> Server; all stopped at teardown."""

@@ -16,7 +16,7 @@ import dns.rcode
 import pytest
 
 import wire
-from conftest import free_port, start_on_free_port, copy_testdata
+from conftest import start_example_org
 
 TRANSPORTS = ["udp", "tcp"]
 READ_TIMEOUT = "500ms"   # tcp_read_timeout of the server under test
@@ -26,30 +26,15 @@ FLOOD_SECONDS = 15.0     # the flood stops after this even if not all were sent
 Q = wire.question()      # www.example.org. A IN
 
 
-def hostile_config(metrics_port):
-    def make(port):
-        return f"""[global]
+GLOBAL = f"""[global]
 tcp_read_timeout = "{READ_TIMEOUT}"
 tcp_idle_timeout = "5s"
-
-[[server]]
-listen = ["127.0.0.1:{port}"]
-zones = ["example.org."]
-[server.file]
-path = "example.org.zone"
-[server.metrics]
-listen = "127.0.0.1:{metrics_port}"
 """
-    return make
 
 
 @pytest.fixture(scope="module")
 def hostile(binary, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("hostile")
-    copy_testdata(workdir, "example.org.zone")
-    srv = start_on_free_port(binary, workdir, hostile_config(free_port()))
-    srv.metrics_port = int(re.search(r'listen = "127\.0\.0\.1:(\d+)"\n$',
-                                     srv.config.read_text()).group(1))
+    srv = start_example_org(binary, tmp_path_factory.mktemp("hostile"), GLOBAL)
     yield srv
     srv.stop()
 

@@ -14,36 +14,22 @@ import dns.rcode
 import pytest
 
 import wire
-from conftest import copy_testdata, free_port, start_on_free_port
+from conftest import start_example_org
 
 RATE = 20
 FLOOD_SECONDS = 2.0
 
 
-def config(metrics_port):
-    def make(port):
-        return f"""[global.rrl]
+GLOBAL = f"""[global.rrl]
 responses_per_second = {RATE}
 slip = 2
 exempt = ["127.0.2.0/24"]
-
-[[server]]
-listen = ["127.0.0.1:{port}"]
-zones = ["example.org."]
-[server.file]
-path = "example.org.zone"
-[server.metrics]
-listen = "127.0.0.1:{metrics_port}"
 """
-    return make
 
 
 @pytest.fixture
 def limited(binary, tmp_path):
-    copy_testdata(tmp_path, "example.org.zone")
-    metrics_port = free_port()
-    srv = start_on_free_port(binary, tmp_path, config(metrics_port))
-    srv.metrics_port = metrics_port
+    srv = start_example_org(binary, tmp_path, GLOBAL)
     yield srv
     srv.stop()
 

@@ -15,38 +15,24 @@ import dns.rcode
 import pytest
 
 import wire
-from conftest import copy_testdata, free_port, start_on_free_port
+from conftest import start_example_org
 
 READ_TIMEOUT_S = 1.0
 IDLE_TIMEOUT_S = 2.0
 MAX_QUEUED = 16384
 
 
-def config(metrics_port):
-    def make(port):
-        return f"""[global]
+GLOBAL = f"""[global]
 tcp_read_timeout = "{int(READ_TIMEOUT_S * 1000)}ms"
 tcp_idle_timeout = "{int(IDLE_TIMEOUT_S * 1000)}ms"
 tcp_max_queued_bytes = {MAX_QUEUED}
 tcp_max_connections = 200
-
-[[server]]
-listen = ["127.0.0.1:{port}"]
-zones = ["example.org."]
-[server.file]
-path = "example.org.zone"
-[server.metrics]
-listen = "127.0.0.1:{metrics_port}"
 """
-    return make
 
 
 @pytest.fixture
 def abused(binary, tmp_path):
-    copy_testdata(tmp_path, "example.org.zone")
-    metrics_port = free_port()
-    srv = start_on_free_port(binary, tmp_path, config(metrics_port))
-    srv.metrics_port = metrics_port
+    srv = start_example_org(binary, tmp_path, GLOBAL)
     yield srv
     srv.stop()
 
