@@ -12,11 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import dns.exception
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import pytest
 
@@ -255,6 +257,51 @@ listen = "127.0.0.1:{metrics_port}"
     srv = start_on_free_port(binary, workdir, make)
     srv.metrics_port = metrics_port
     return srv
+
+
+def answer_of(msg, rdtype):
+    """The sorted rdata texts of `msg`'s answer records of type `rdtype`."""
+    t = dns.rdatatype.from_text(rdtype)
+    return sorted(r.to_text() for rrset in msg.answer if rrset.rdtype == t for r in rrset)
+
+
+class Prober:
+    """Asks for every (name, type) of `records` ({(name, type): sorted rdata texts}) every
+    20 ms on its own thread while a `with` block runs; anything but exactly that answer (a
+    timeout, SERVFAIL, NXDOMAIN, other data) is a failure, and the block fails if any came."""
+
+    def __init__(self, srv, records):
+        self.srv, self.records = srv, records
+        self.failures, self.queries = [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for (name, rdtype), want in self.records.items():
+                try:
+                    r = dns.query.udp(dns.message.make_query(name, rdtype), self.srv.host,
+                                      port=self.srv.port, timeout=1.0)
+                    got = answer_of(r, rdtype)
+                    if r.rcode() != dns.rcode.NOERROR or got != want:
+                        self.failures.append((time.monotonic(), name,
+                                              dns.rcode.to_text(r.rcode()), got))
+                except (dns.exception.DNSException, OSError) as err:
+                    self.failures.append((time.monotonic(), name, type(err).__name__, None))
+                self.queries += 1
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        if exc[0] is None:
+            assert self.queries > 0
+            assert not self.failures, f"{len(self.failures)} of {self.queries} probes failed: " \
+                                      f"{self.failures[:5]}\n{self.srv.log()[-3000:]}"
 
 
 @pytest.fixture

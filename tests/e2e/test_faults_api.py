@@ -18,17 +18,12 @@ import pathlib
 import re
 import shutil
 import sys
-import threading
 import time
 
-import dns.exception
-import dns.message
-import dns.query
 import dns.rcode
-import dns.rdatatype
 import pytest
 
-from conftest import HAVE_IPV6, free_port, wait_for
+from conftest import HAVE_IPV6, Prober, answer_of, free_port, wait_for
 from test_metrics_health import http_get, parse_metrics, value
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fake_apiserver"))
@@ -68,15 +63,14 @@ def slice_for(service, pets, ns="default"):
 
 
 # The records of the known good state, checked by the prober during every fault.
-KNOWN = [
-    ("web.default.svc.cluster.local.", "A", ["10.96.0.5"]),
-    ("web-0.nginx.default.svc.cluster.local.", "A", ["10.244.1.5"]),
-    ("web-1.nginx.default.svc.cluster.local.", "A", ["10.244.2.9"]),
-    ("nginx.default.svc.cluster.local.", "SRV",
-     ["0 50 80 web-0.nginx.default.svc.cluster.local.",
-      "0 50 80 web-1.nginx.default.svc.cluster.local."]),
-]
-
+KNOWN = {
+    ("web.default.svc.cluster.local.", "A"): ["10.96.0.5"],
+    ("web-0.nginx.default.svc.cluster.local.", "A"): ["10.244.1.5"],
+    ("web-1.nginx.default.svc.cluster.local.", "A"): ["10.244.2.9"],
+    ("nginx.default.svc.cluster.local.", "SRV"):
+        ["0 50 80 web-0.nginx.default.svc.cluster.local.",
+         "0 50 80 web-1.nginx.default.svc.cluster.local."],
+}
 
 def seed(api):
     api.create(namespace("default"))
@@ -84,49 +78,6 @@ def seed(api):
     api.create(cluster_ip("web", "10.96.0.5"))
     api.create(headless("nginx"))
     api.create(slice_for("nginx", [("web-0", "10.244.1.5"), ("web-1", "10.244.2.9")]))
-
-
-def answer_of(msg, rdtype):
-    t = dns.rdatatype.from_text(rdtype)
-    return sorted(r.to_text() for rrset in msg.answer if rrset.rdtype == t for r in rrset)
-
-
-class Prober:
-    """Asks for every KNOWN record in a loop on its own thread; collects anything that is not
-    exactly the known answer (timeouts, SERVFAIL, NXDOMAIN, other data)."""
-
-    def __init__(self, srv, records=KNOWN):
-        self.srv, self.records = srv, records
-        self.failures, self.queries = [], 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            for name, rdtype, want in self.records:
-                q = dns.message.make_query(name, rdtype)
-                try:
-                    r = dns.query.udp(q, self.srv.host, port=self.srv.port, timeout=1.0)
-                    got = answer_of(r, rdtype)
-                    if r.rcode() != dns.rcode.NOERROR or got != want:
-                        self.failures.append((time.monotonic(), name,
-                                              dns.rcode.to_text(r.rcode()), got))
-                except (dns.exception.DNSException, OSError) as err:
-                    self.failures.append((time.monotonic(), name, type(err).__name__, None))
-                self.queries += 1
-            self._stop.wait(0.02)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-        if exc[0] is None:
-            assert self.queries > 0
-            assert not self.failures, f"{len(self.failures)} of {self.queries} probes failed: " \
-                                      f"{self.failures[:5]}\n{self.srv.log()[-4000:]}"
 
 
 class Petdns:
@@ -159,7 +110,7 @@ class Petdns:
         return answer_of(self.srv.query(name, rdtype), rdtype)
 
     def assert_known_good(self):
-        for name, rdtype, want in KNOWN:
+        for (name, rdtype), want in KNOWN.items():
             assert self.served(name, rdtype) == want, name
 
     def assert_recovers(self, api, name="late", ip="10.96.0.77"):
@@ -254,7 +205,7 @@ def test_refused_before_first_sync_is_not_ready_then_syncs(start):
 
 def test_refused_after_sync_keeps_records_then_recovers(api, start):
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.stop()  # its watches end; every re-watch now gets ECONNREFUSED
         p.wait_log(r"services: watch: [^\n]*(refused|connect)[^\n]*re-watching from "
                    r"resourceVersion \d+")
@@ -273,7 +224,7 @@ def test_watch_hanging_mid_stream_keeps_records_then_recovers(api, start):
     is petdns_kubernetes_last_sync_age_seconds{resource="services"} growing while the other
     resources (with bookmarks every second) stay current. Records and /ready stay."""
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.hang_next(1, path_regex=SERVICES_WATCH)
         api.close_watches(path_regex=SERVICES_WATCH)  # petdns re-watches into the hang
         wait_for(lambda: api.state()["hangingRequests"] >= 1, timeout=5, what="hung watch")
@@ -295,7 +246,7 @@ def test_watch_cut_mid_chunk_keeps_records_then_recovers(api, start):
     and the event arrives again."""
     p = start(api)
     restarts = p.metric("petdns_kubernetes_watch_restarts_total", resource="services")
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.drop_watches(mid_event=True, truncate_chunk=True, path_regex=SERVICES_WATCH)
         api.create(cluster_ip("cut", "10.96.0.67"))
         p.wait_log(r"services: watch: [^\n]*re-watching from resourceVersion \d+")
@@ -311,7 +262,7 @@ def test_watch_cut_mid_chunk_keeps_records_then_recovers(api, start):
 
 def test_http_500_on_watch_keeps_records_then_recovers(api, start):
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.fail_next(1, 500, path_regex=SERVICES_WATCH)
         settle()
         api.close_watches(path_regex=SERVICES_WATCH)
@@ -325,7 +276,7 @@ def test_http_500_on_list_keeps_records_then_recovers(api, start):
     """A relist (after 410 on the watch) that gets 500: the old objects stay until a list
     succeeds; nothing is dropped in between."""
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.fail_next(1, 500, path_regex=SERVICES_LIST)
         api.error_watches(code=410, path_regex=SERVICES_WATCH)
         p.wait_log(r"services: list at resourceVersion \d+: HTTP 500: [^\n]*injected failure; "
@@ -337,7 +288,7 @@ def test_http_500_on_list_keeps_records_then_recovers(api, start):
 
 def test_http_429_waits_for_retry_after(api, start):
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.fail_next(1, 429, path_regex=SERVICES_WATCH, retry_after=3)
         settle()
         api.clear_requests()
@@ -355,7 +306,7 @@ def test_http_429_waits_for_retry_after(api, start):
 @pytest.mark.parametrize("form", ["error_event", "http_status"])
 def test_410_gone_relists_and_keeps_records(api, start, form):
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.compact()
         if form == "error_event":
             api.error_watches(code=410, path_regex=SERVICES_WATCH)
@@ -375,7 +326,7 @@ def test_garbage_json_on_watch_and_list_keeps_records_then_recovers(api, start):
     """A watch line that is not JSON makes petdns relist; the relist gets a list cut off in the
     middle of an item. Both are logged and counted, the objects stay, the next list succeeds."""
     p = start(api)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.garbage_next_lists(1, path_regex=SERVICES_LIST)
         api.garbage_watches(path_regex=SERVICES_WATCH)
         p.wait_log(r"services: watch: [^\n]*; relisting in \S+")
@@ -391,7 +342,7 @@ def test_expired_token_is_reread_from_the_token_file(api, start):
     """The API server stops accepting the token (expired): 401 on every request. petdns logs it,
     re-reads its tokenFile on each 401 and recovers once the kubelet has rotated the file."""
     p = start(api, token_file=True)
-    with Prober(p.srv):
+    with Prober(p.srv, KNOWN):
         api.set_token(ROTATED)
         settle()
         api.close_watches()
@@ -420,7 +371,7 @@ def test_certificate_from_an_untrusted_ca_keeps_records_then_recovers(start, tmp
         saved = tmp_path / "saved"
         shutil.copytree(good_dir, saved)
         p = start(api, ca=str(trusted))
-        with Prober(p.srv):
+        with Prober(p.srv, KNOWN):
             api.stop()
             for f in ("ca.crt", "server.crt", "server.key"):
                 shutil.copy(bad_dir / f, good_dir / f)

@@ -9,61 +9,22 @@ data is served. chmod 000 cannot lock out root, so those cases skip when the sui
 import os
 import re
 import shutil
-import threading
 import time
 
-import dns.exception
-import dns.message
-import dns.query
 import dns.rcode
-import dns.rdatatype
 import pytest
 
-from conftest import HAVE_IPV6, REPO, free_port, wait_for
+from conftest import HAVE_IPV6, REPO, Prober, free_port, wait_for
 from test_metrics_health import http_get, parse_metrics, value
-
-ZONE = "example.org.zone"
-AS_ROOT = os.geteuid() == 0
-EXAMPLES = REPO / "deploy" / "examples"
 
 
 def answers(msg):
     return sorted(r.to_text() for rrset in msg.answer for r in rrset)
 
 
-class Prober:
-    """Asks for (name, type) → expected answers in a loop; any other outcome is a failure."""
-
-    def __init__(self, srv, records):
-        self.srv, self.records = srv, records
-        self.failures, self.queries = [], 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            for (name, rdtype), want in self.records.items():
-                try:
-                    r = dns.query.udp(dns.message.make_query(name, rdtype), self.srv.host,
-                                      port=self.srv.port, timeout=1.0)
-                    if r.rcode() != dns.rcode.NOERROR or answers(r) != want:
-                        self.failures.append((name, dns.rcode.to_text(r.rcode()), answers(r)))
-                except (dns.exception.DNSException, OSError) as err:
-                    self.failures.append((name, type(err).__name__, None))
-                self.queries += 1
-            self._stop.wait(0.02)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-        if exc[0] is None:
-            assert self.queries > 0
-            assert not self.failures, f"{len(self.failures)} of {self.queries} probes failed: " \
-                                      f"{self.failures[:5]}\n{self.srv.log()[-3000:]}"
+ZONE = "example.org.zone"
+AS_ROOT = os.geteuid() == 0
+EXAMPLES = REPO / "deploy" / "examples"
 
 
 def observe(srv, metrics_port, ready_port):
