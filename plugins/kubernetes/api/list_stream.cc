@@ -52,24 +52,17 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
         if (c == '{' || c == '[') {
           ++depth_;
         } else if (c == '"') {
-          in_string_ = true;
+          string_.Open();
         }
         continue;
 
       case Phase::kItem: {
         bool done = false;
         bool delimiter = false;  // c ends a bare scalar and belongs to the list
-        if (in_string_) {
-          if (escape_) {
-            escape_ = false;
-          } else if (c == '\\') {
-            escape_ = true;
-          } else if (c == '"') {
-            in_string_ = false;
-            done = depth_ == 2;  // a string element
-          }
+        if (string_.inside) {
+          done = string_.Step(c) && depth_ == 2;  // a string element
         } else if (c == '"') {
-          in_string_ = true;
+          string_.Open();
         } else if (c == '{' || c == '[') {
           ++depth_;
         } else if (c == '}' || c == ']') {
@@ -92,13 +85,8 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
 
       case Phase::kEnvelope:
         envelope_.push_back(c);
-        if (in_string_) {
-          if (escape_) {
-            escape_ = false;
-          } else if (c == '\\') {
-            escape_ = true;
-          } else if (c == '"') {
-            in_string_ = false;
+        if (string_.inside) {
+          if (string_.Step(c)) {
             items_key_ = depth_ == 1 && std::string_view(envelope_).substr(string_start_) ==
                                             std::string_view("\"items\"");
           }
@@ -106,7 +94,7 @@ Status ListStreamParser::Feed(std::string_view chunk, const ItemFn& on_item) {
         }
         if (IsJsonSpace(c)) continue;
         if (c == '"') {
-          in_string_ = true;
+          string_.Open();
           string_start_ = envelope_.size() - 1;
           continue;
         }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "plugins/kubernetes/api/stream_text.h"
 #include "server/common/error.h"
 
 namespace petdns::plugins::kubernetes::api {
@@ -49,9 +50,8 @@ class ListStreamParser {
   std::string envelope_;  // the top-level object without the items
   std::string item_;      // the element being received
   size_t items_ = 0;
-  int depth_ = 0;  // brackets open around the current byte, outside strings
-  bool in_string_ = false;
-  bool escape_ = false;
+  int depth_ = 0;             // brackets open around the current byte, outside strings
+  JsonString string_;         // inside a string literal of the input
   size_t string_start_ = 0;   // where the current envelope string began (its quote)
   bool items_key_ = false;    // the last envelope token was the key "items"
   bool items_value_ = false;  // ... followed by ':': a '[' now opens the items

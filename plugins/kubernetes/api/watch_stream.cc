@@ -75,18 +75,12 @@ Status WatchStreamParser::Feed(std::string_view chunk, const EventFn& on_event) 
       depth_ = 1;
       continue;
     }
-    if (in_string_) {
-      if (escape_) {
-        escape_ = false;
-      } else if (c == '\\') {
-        escape_ = true;
-      } else if (c == '"') {
-        in_string_ = false;
-      }
+    if (string_.inside) {
+      string_.Step(c);
       continue;
     }
     if (c == '"') {
-      in_string_ = true;
+      string_.Open();
     } else if (c == '\n') {
       // The API server writes each event as compact JSON plus "\n" (strings escape their line
       // breaks), so a line break inside a value means the value was cut short: a broken line
@@ -115,7 +109,7 @@ Status WatchStreamParser::Feed(std::string_view chunk, const EventFn& on_event) 
     buffer_.clear();
     scan_ = 0;
     depth_ = 0;
-    in_string_ = escape_ = false;
+    string_ = {};
     return result;
   }
   // Keep only the incomplete value.

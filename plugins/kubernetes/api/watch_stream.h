@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "plugins/kubernetes/api/stream_text.h"
 #include "server/common/error.h"
 
 namespace petdns::plugins::kubernetes::api {
@@ -42,9 +43,8 @@ class WatchStreamParser {
   std::string buffer_;  // from the start of the incomplete value (or empty)
   size_t scan_ = 0;     // next byte of buffer_ to scan
   size_t max_event_;
-  int depth_ = 0;  // 0: between values
-  bool in_string_ = false;
-  bool escape_ = false;
+  int depth_ = 0;      // 0: between values
+  JsonString string_;  // inside a string literal of the input
 };
 
 // Decodes one complete event value.
