@@ -33,8 +33,10 @@ void KubernetesPlugin::OnStartup() {
   if (metrics_ && runtime_ != nullptr) {
     runtime_->Every(std::chrono::seconds(1), [this] {
       if (shut_down_) return;
-      if (source_) metrics_->SourceStats(source_->Stats());
-      if (source_) metrics_->ManifestErrors(source_->InputErrors());
+      if (source_) {
+        metrics_->SourceStats(source_->Stats());
+        metrics_->ManifestErrors(source_->InputErrors());
+      }
       metrics_->DecodeErrors(state_.decode_errors());
     });
   }

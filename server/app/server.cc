@@ -247,18 +247,14 @@ struct Server::Impl final : chain::ProcessHooks {
   // reported and the running one stays.
   void Reload() {
     if (stopping || in_lame_duck) return;
-    auto fail = [this](const std::string& why) {
-      reload_failures->Increment();
-      log::Error(kLog, "reload failed, keeping the running configuration:\n" + why);
-    };
     auto config = config::LoadConfig(config_path);
-    if (!config) return fail(config.error().message);
+    if (!config) return ReloadFailed(config.error().message);
     if (config->global.user != current->config.global.user ||
         config->global.group != current->config.global.group) {
       log::Warning(kLog, "[global] user and group are read at start only; restart to change them");
     }
     auto next = Build(std::move(*config));
-    if (!next) return fail(next.error().message);
+    if (!next) return ReloadFailed(next.error().message);
     // The new plugins start beside the running ones and take over only once every one of them is
     // ready: a kubernetes plugin that has not listed yet would answer SERVFAIL for the whole
     // cluster, and a reload must not lose a record that is being served. A reload that comes
@@ -268,6 +264,11 @@ struct Server::Impl final : chain::ProcessHooks {
     ++pending_number;
     for (auto& c : pending->chains) c->Startup();
     SwitchWhenReady(pending_number);
+  }
+
+  void ReloadFailed(const std::string& why) {
+    reload_failures->Increment();
+    log::Error(kLog, "reload failed, keeping the running configuration:\n" + why);
   }
 
   static bool AllReady(const Generation& generation) {
@@ -307,9 +308,7 @@ struct Server::Impl final : chain::ProcessHooks {
         why += " (petdns switched to user '" + current->config.global.user +
                "' after start: a new port below 1024 needs a restart)";
       }
-      reload_failures->Increment();
-      log::Error(kLog, "reload failed, keeping the running configuration:\n" + why);
-      return;
+      return ReloadFailed(why);
     }
     std::unique_ptr<Generation> old = std::exchange(current, std::move(next));
     old->runtime->Shutdown();  // its timers stop now; its plugins live on for answers in flight
